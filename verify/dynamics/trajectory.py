@@ -1,0 +1,92 @@
+"""The record of one certified GD run.
+
+Invariant: for each recorded step ``t``, ``theta`` and ``loss`` are enclosures of
+the exact real iterate ``theta_t`` and of ``L(theta_t)``, and ``pattern`` is the
+activation pattern of ``theta_t``, certified. ``phases`` run-length encodes the
+certified pattern of *every* step 0..steps_done, not only the recorded ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from verify.arith import Backend, Enclosure
+from verify.model.network import Problem
+
+COMPLETE = "complete"
+INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Enclosures of ``theta_t`` and ``L(theta_t)``, and the certified pattern."""
+
+    t: int
+    theta: tuple[Any, ...]
+    loss: Any
+    pattern: str
+
+
+@dataclass
+class Trajectory:
+    """A certified GD run from exact ``theta0``; see the module invariant."""
+
+    problem: Problem
+    theta0: tuple[Fraction, ...]
+    backend: Backend
+    steps_requested: int
+    status: str = COMPLETE
+    reason: str | None = None
+    failed_step: int | None = None
+    precisions_tried: tuple[int, ...] = ()
+    records: list[StepRecord] = field(default_factory=list)
+    phases: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def prec(self) -> int:
+        return self.backend.prec
+
+    @property
+    def certified(self) -> bool:
+        return self.status == COMPLETE
+
+    @property
+    def final(self) -> StepRecord:
+        return self.records[-1]
+
+    @property
+    def steps_done(self) -> int:
+        return self.records[-1].t if self.records else 0
+
+    def pattern_sequence(self) -> list[str]:
+        """The certified patterns in the order visited (consecutive repeats merged)."""
+        return [p for _, p in self.phases]
+
+    def enclosures(self, record: StepRecord) -> dict[str, Enclosure]:
+        """``theta_t`` by parameter name, as :class:`Enclosure` values."""
+        names = self.problem.network.param_names()
+        return {n: Enclosure(self.backend, v) for n, v in zip(names, record.theta, strict=True)}
+
+    def loss(self, record: StepRecord) -> Enclosure:
+        return Enclosure(self.backend, record.loss)
+
+    def max_width(self, record: StepRecord | None = None) -> Fraction:
+        """Widest parameter enclosure at ``record`` (default: the last)."""
+        rec = record or self.final
+        return max(self.backend.width(v) for v in rec.theta)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready facts about the run (no floats used for decisions)."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "failed_step": self.failed_step,
+            "backend": self.backend.name,
+            "prec": self.prec,
+            "precisions_tried": list(self.precisions_tried),
+            "steps_requested": self.steps_requested,
+            "steps_done": self.steps_done,
+            "phases": [[t, p] for t, p in self.phases],
+        }
