@@ -88,6 +88,12 @@ class ArbBackend(Backend):
     def hull(self, x: arb, y: arb) -> arb:
         return x.union(y)
 
+    def min2(self, x: arb, y: arb) -> arb:
+        return x.min(y)
+
+    def max2(self, x: arb, y: arb) -> arb:
+        return x.max(y)
+
     def sign(self, x: arb) -> int | None:
         if x > 0:
             return 1

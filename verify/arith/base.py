@@ -127,3 +127,13 @@ class Backend(ABC):
     def le(self, x: Native, y: Native) -> Tri:
         """Three-valued ``x <= y``."""
         return Tri.of(self.upper(x) <= self.lower(y), self.lower(x) > self.upper(y))
+
+    def min2(self, x: Native, y: Native) -> Native:
+        """Enclosure of ``{min(s, t) : s in x, t in y}`` (no decision needed)."""
+        lo, hi = min(self.lower(x), self.lower(y)), min(self.upper(x), self.upper(y))
+        return self.hull(self.exact(lo), self.exact(hi))
+
+    def max2(self, x: Native, y: Native) -> Native:
+        """Enclosure of ``{max(s, t) : s in x, t in y}``."""
+        lo, hi = max(self.lower(x), self.lower(y)), max(self.upper(x), self.upper(y))
+        return self.hull(self.exact(lo), self.exact(hi))

@@ -84,6 +84,12 @@ class Enclosure:
         """``max(x, 0)``."""
         return self._fn("relu")
 
+    def min(self, other: Enclosure) -> Enclosure:
+        return self._wrap(self.backend.min2(self.value, other.value))
+
+    def max(self, other: Enclosure) -> Enclosure:
+        return self._wrap(self.backend.max2(self.value, other.value))
+
     def hull(self, other: Enclosure) -> Enclosure:
         return self._wrap(self.backend.hull(self.value, other.value))
 
