@@ -1,0 +1,68 @@
+"""A claim of a paper, as data plus a checker.
+
+A :class:`Claim` states its id, words, source in the paper, hypotheses and the
+claims it depends on. Its ``check`` maps a :class:`Case` (one exact init under
+one :class:`~verify.checks.settings.CheckSettings`) to an
+:class:`~verify.checks.result.Outcome`. ``admits`` says whether the init lies
+inside the hypotheses; outside them the runner still runs ``check`` when
+``check_outside`` is set (tests assert it then refutes or stays inconclusive).
+
+Claims with ``scope == "once"`` do not depend on the init (e.g. the limit
+network); the runner calls them once with ``case.theta0 = None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+
+from verify.checks.result import Outcome
+from verify.checks.settings import CheckSettings
+from verify.dynamics.gd import run_gd
+from verify.dynamics.trajectory import Trajectory
+from verify.model.network import Problem
+
+
+@dataclass
+class Case:
+    """One init under one setting; the GD trajectory is computed once and shared."""
+
+    settings: CheckSettings
+    theta0: tuple[Fraction, ...] | None
+    index: int = 0
+    problem: Problem = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.problem = self.settings.problem()
+
+    @cached_property
+    def trajectory(self) -> Trajectory:
+        s = self.settings
+        if self.theta0 is None:
+            raise ValueError("a claim of scope 'once' has no trajectory")
+        return run_gd(self.problem, self.theta0, s.steps, backend=s.backend, prec=s.prec, max_prec=s.max_prec)
+
+    def theta0_strings(self) -> tuple[str, ...]:
+        return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()
+
+
+def _always(case: Case) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checkable statement of a paper (or a deliberately false variant of one)."""
+
+    id: str
+    title: str
+    statement: str
+    source: str
+    hypotheses: tuple[str, ...]
+    check: Callable[[Case], Outcome]
+    admits: Callable[[Case], bool] = _always
+    depends_on: tuple[str, ...] = ()
+    mutation_of: str | None = None
+    scope: str = "per-init"
