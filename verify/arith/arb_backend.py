@@ -103,8 +103,5 @@ class ArbBackend(Backend):
             return 0
         return None
 
-    def contains(self, x: arb, q: Fraction) -> bool:
-        return bool(x.contains(fmpq(q.numerator, q.denominator)))
-
     def overlaps(self, x: arb, y: arb) -> bool:
         return bool(x.overlaps(y))

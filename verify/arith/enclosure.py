@@ -62,7 +62,8 @@ class Enclosure:
     def __rtruediv__(self, o): return self._op(o, lambda a, b: b / a)  # noqa: E704
 
     def __neg__(self) -> Enclosure:
-        return self._wrap(-self.value)
+        with self.backend.working_precision():  # arb rounds even a negation to the global precision
+            return self._wrap(-self.value)
 
     def __abs__(self) -> Enclosure:
         return self.relu() + (-self).relu()

@@ -100,7 +100,7 @@ def _merge(zeros: list[ZeroSet]) -> list[ZeroSet]:
     return merged
 
 
-def output(neurons: Sequence[Neuron], x: Fraction | int) -> Enclosure:
+def output(neurons: Sequence[Neuron], x: Fraction | int | Enclosure) -> Enclosure:
     """``Phi(x)`` as an enclosure."""
     total = None
     for w, b, a in neurons:

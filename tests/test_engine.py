@@ -1,0 +1,113 @@
+"""Certified GD: enclosures contain an independent computation, backends agree,
+exact zeros are decided, undecidable ambiguities come back inconclusive."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from tests.reference import reference_gd
+from verify.dynamics.gd import run_gd
+from verify.dynamics.schedule import RecordSchedule
+from verify.init.schemes import SCHEMES, sample_init
+from verify.model.network import Dataset, Network, Problem, paper_a_problem
+
+PAPER_A = paper_a_problem()
+schemes_inits = st.builds(lambda s, seed, i: sample_init(PAPER_A.network, s, seed, i),
+                          st.sampled_from(SCHEMES), st.integers(0, 2**16), st.integers(0, 1000))
+small = st.fractions(min_value=Fraction(-1, 10**6), max_value=Fraction(1, 10**6), max_denominator=10**9)
+coord = st.fractions(min_value=-3, max_value=3, max_denominator=1000)
+# boxes near the kinks: w1 + b1, -w1 + b1, ... close to 0
+near_kinks = st.tuples(coord, small, coord, small).map(lambda t: (t[0], t[0] * -1 + t[1], t[2], t[2] + t[3]))
+inits = st.one_of(schemes_inits, st.tuples(coord, coord, coord, coord), near_kinks)
+
+
+def _assert_contains(traj, reference):
+    be = traj.backend
+    for name, value, ref in zip(PAPER_A.network.param_names(), traj.final.theta, reference, strict=True):
+        assert be.contains(value, ref), f"{name}: {be.lower(value)} <= {ref} <= {be.upper(value)} fails"
+
+
+@given(theta0=inits, steps=st.integers(0, 1500))
+@example(theta0=(Fraction(0), Fraction(0), Fraction(-2, 5), Fraction(0)), steps=50)  # dead neuron, z = 0 exactly
+def test_both_backends_contain_reference_and_overlap(theta0, steps):
+    arb_run = run_gd(PAPER_A, theta0, steps, backend="arb", prec=128)
+    mp_run = run_gd(PAPER_A, theta0, steps, backend="mpmath", prec=128)
+    if not (arb_run.certified and mp_run.certified):
+        return  # ambiguous near a kink: inconclusive is allowed, asserted elsewhere
+    reference = reference_gd(PAPER_A, theta0, steps)
+    _assert_contains(arb_run, reference)
+    _assert_contains(mp_run, reference)
+    a, m = arb_run.backend, mp_run.backend
+    for x, y in zip(arb_run.final.theta, mp_run.final.theta, strict=True):
+        assert a.lower(x) <= m.upper(y) and m.lower(y) <= a.upper(x), "backends' enclosures are disjoint"
+    assert arb_run.phases == mp_run.phases
+
+
+@given(theta0=st.tuples(coord, coord, coord, coord, coord, coord, coord, coord, coord),
+       steps=st.integers(0, 300), loss=st.sampled_from(["exponential", "logistic"]))
+def test_general_width_dim_trained_output_contains_reference(theta0, steps, loss):
+    """Paper B's shape: d = 2, width 2, both layers trained."""
+    net = Network(width=2, dim=2, output_weights=None, loss=loss)
+    data = Dataset.of([[1, 0], [0, 1], ["-1/2", "1/3"]], [1, -1, 1])
+    problem = Problem(net, data, Fraction(1, 5))
+    run = run_gd(problem, theta0[:8], steps, prec=128)
+    if run.certified:
+        reference = reference_gd(problem, theta0[:8], steps)
+        assert all(run.backend.contains(v, r) for v, r in zip(run.final.theta, reference, strict=True))
+
+
+def test_he_run_stays_narrow_at_128_bits():
+    theta0 = sample_init(PAPER_A.network, "he", seed=7, index=0)
+    run = run_gd(PAPER_A, theta0, 10_000, prec=128, max_prec=128, schedule=RecordSchedule(per_decade=0))
+    assert run.certified
+    assert run.max_width() < Fraction(1, 10**25)
+
+
+def test_exact_zero_preactivation_at_start_is_certified_inactive():
+    # neuron 1: w1 = b1 = 0, so w1*x + b1 = 0 exactly at both points: sigma'(0) = 0
+    run = run_gd(PAPER_A, ("0", "0", "-0.4", "0"), 100)
+    assert run.certified and run.phases == [(0, "0001")]
+    assert run.final.theta[0].is_zero() and run.final.theta[1].is_zero()
+
+
+def test_rational_exact_zero_is_decided_exactly_not_by_enclosure():
+    # w1 = 1/3, b1 = -1/3: the enclosure of w1 + b1 straddles 0, the exact value is 0
+    run = run_gd(PAPER_A, ("1/3", "-1/3", "-0.4", "0"), 20, backend="mpmath")
+    assert run.certified and run.phases[0][1] == "0001"
+
+
+def test_undecidable_ambiguity_is_inconclusive_not_guessed():
+    # At theta* the pre-activations of the inactive sides are exactly 0 and stay 0 in real
+    # arithmetic (w1 - b1 is conserved), but after one step no enclosure can show it.
+    run = run_gd(PAPER_A, ("0.5", "0.5", "-0.5", "0.5"), 5, prec=64, max_prec=256)
+    assert not run.certified
+    assert run.failed_step == 1
+    assert run.precisions_tried == (64, 128, 256)
+    assert "undecided" in run.reason and "256" in run.reason
+
+
+@pytest.mark.parametrize("backend", ["arb", "mpmath"])
+def test_logistic_loss_contains_reference(backend):
+    problem = paper_a_problem(loss="logistic")
+    theta0 = sample_init(problem.network, "pytorch", seed=3, index=5)
+    run = run_gd(problem, theta0, 400, backend=backend)
+    assert run.certified
+    ref = reference_gd(problem, theta0, 400)
+    assert all(run.backend.contains(v, r) for v, r in zip(run.final.theta, ref, strict=True))
+
+
+def test_loss_enclosure_contains_reference_loss():
+    import mpmath
+
+    theta0 = sample_init(PAPER_A.network, "he", seed=1, index=2)
+    run = run_gd(PAPER_A, theta0, 0)
+    w1, b1, w2, b2 = (mpmath.mpf(q.numerator) / q.denominator for q in theta0)
+    relu = lambda z: max(z, 0)  # noqa: E731
+    phi = [relu(w1 * x + b1) - relu(w2 * x + b2) for x in (1, -1)]
+    loss = (mpmath.exp(-phi[0]) + mpmath.exp(phi[1])) / 2
+    lo, hi = run.backend.lower(run.final.loss), run.backend.upper(run.final.loss)
+    assert float(lo) <= float(loss) <= float(hi) or lo <= Fraction(str(loss)) <= hi

@@ -1,0 +1,62 @@
+"""Decision set and robustness margin of 1-D networks."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from verify.arith import Enclosure, Tri, get_backend
+from verify.errors import UndecidableError
+from verify.geometry.line import decision_set, margin, output
+from verify.geometry.paper_a import THETA_STAR, boundary, robustness_margin, zero_set
+from verify.model.network import paper_a_problem
+
+BE = get_backend("arb", 128)
+PROBLEM = paper_a_problem()
+coord = st.fractions(min_value=-3, max_value=3, max_denominator=97)
+
+
+def _theta(values):
+    return [Enclosure.of(BE, v) for v in values]
+
+
+def test_limit_network_has_optimal_margin_exactly_one():
+    gamma = robustness_margin(PROBLEM, _theta(THETA_STAR))
+    assert gamma.lower == gamma.upper == 1
+    (component,) = zero_set(PROBLEM, _theta(THETA_STAR))
+    assert component.lo.lower == component.lo.upper == 0 and not component.degenerate
+
+
+def test_degenerate_interval_between_the_kinks():
+    (component,) = zero_set(PROBLEM, _theta(["1", "-1/2", "-1", "-1/2"]))
+    assert component.degenerate and component.lo.contains("-1/2") and component.hi.contains("1/2")
+    assert robustness_margin(PROBLEM, _theta(["1", "-1/2", "-1", "-1/2"])).contains("1/2")
+
+
+def test_boundary_formula_inside_final_phase():
+    th = dict(zip(("w1", "b1", "w2", "b2"), _theta(["1", "1/5", "-1", "1/2"]), strict=True))
+    assert boundary(th).contains(Fraction(3, 20))
+    assert robustness_margin(PROBLEM, list(th.values())).contains(1 - Fraction(3, 20))
+
+
+@given(st.lists(st.tuples(coord, coord, st.sampled_from([-1, 1, Fraction(1, 2)])), min_size=1, max_size=4))
+def test_margin_is_a_certified_safe_radius(neurons):
+    """Phi keeps each label's sign strictly inside the margin, and every root is a zero of Phi."""
+    nets = [(Enclosure.of(BE, w), Enclosure.of(BE, b), Enclosure.of(BE, a)) for w, b, a in neurons]
+    xs, ys = [Fraction(1), Fraction(-1)], [1, -1]
+    try:
+        zeros = decision_set(nets)
+        gamma = margin(nets, xs, ys)
+    except UndecidableError:
+        assume(False)
+    for comp in zeros:
+        if not comp.degenerate:  # Phi over the root's enclosure contains 0
+            assert output(nets, comp.lo).contains(0)
+    if gamma.upper == 0:
+        return
+    for x, y in zip(xs, ys, strict=True):
+        for direction in (-1, 1):
+            inner = x + direction * gamma.lower * Fraction(999, 1000)
+            assert (output(nets, inner) * y > 0) is Tri.TRUE
