@@ -111,3 +111,14 @@ def test_loss_enclosure_contains_reference_loss():
     loss = (mpmath.exp(-phi[0]) + mpmath.exp(phi[1])) / 2
     lo, hi = run.backend.lower(run.final.loss), run.backend.upper(run.final.loss)
     assert float(lo) <= float(loss) <= float(hi) or lo <= Fraction(str(loss)) <= hi
+
+
+def test_compiled_step_folds_exact_unit_coefficients():
+    """Paper A's data and output weights are +-1: the generated step has no constant products."""
+    from verify.arith import get_backend
+    from verify.dynamics.compile import compile_step
+
+    source = compile_step(PAPER_A, get_backend("arb", 64)).source
+    assert " C0" not in source and "sign(z1_1)" in source
+    general = compile_step(Problem(Network(2, 2, None), Dataset.of([[1, "1/2"]], [1]), 1), get_backend("arb", 64))
+    assert "C0 * " in general.source  # x = 1/2 stays an exact product

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from verify.arith import Backend, get_backend
 from verify.arith.base import check_prec
+from verify.dynamics.compile import Ambiguous, compile_step
 from verify.dynamics.pattern import pattern_string
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import COMPLETE, INCONCLUSIVE, StepRecord, Trajectory
@@ -29,15 +30,6 @@ from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
 Progress = Callable[[int], None]
-
-
-class Ambiguous(Exception):
-    """The sign of a pre-activation (or the finiteness of a value) is undecided."""
-
-    def __init__(self, step: int, what: str) -> None:
-        super().__init__(f"step {step}: {what}")
-        self.step = step
-        self.what = what
 
 
 def exact_preactivations(problem: Problem, theta: Sequence[Fraction]) -> list[list[Fraction]]:
@@ -52,21 +44,21 @@ def exact_preactivations(problem: Problem, theta: Sequence[Fraction]) -> list[li
 
 
 class _Kernel:
-    """One backend's natives for a problem, and the GD loop on them."""
+    """The GD loop for one problem on one backend: compiled steps plus bookkeeping."""
 
     def __init__(self, problem: Problem, backend: Backend) -> None:
         self.problem, self.be = problem, backend
-        net, data = problem.network, problem.data
-        ex = backend.exact
-        self.m, self.n, self.d = net.width, data.n, data.d
-        # x_ik kept as ints when integral (cheap exact products), natives otherwise
-        self.X = [[int(v) if v.denominator == 1 else ex(v) for v in row] for row in data.X]
-        self.y = data.y
-        self.step_coef = [ex(problem.eta * yi / data.n) for yi in data.y]  # eta * y_i / n
-        self.inv_n = ex(Fraction(1, data.n))
-        fixed = net.output_weights
-        self.a_fixed = None if fixed is None else [int(a) if a.denominator == 1 else ex(a) for a in fixed]
-        self.logistic = net.loss == "logistic"
+        self.step = compile_step(problem, backend)
+        self.inv_n = backend.exact(Fraction(1, problem.data.n))
+        self.logistic = problem.network.loss == "logistic"
+
+    def loss(self, expo: Sequence) -> object:
+        """``L = (1/n) sum_i l(y_i N_i)`` from the enclosures ``expo_i = exp(-y_i N_i)``."""
+        terms = [self.be.log1p(e) for e in expo] if self.logistic else list(expo)
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total * self.inv_n
 
     def run(
         self,
@@ -75,104 +67,30 @@ class _Kernel:
         keep: set[int],
         progress: Progress | None,
     ) -> tuple[list[StepRecord], list[tuple[int, str]]]:
-        be, m, n, d, X, y = self.be, self.m, self.n, self.d, self.X, self.y
-        net = self.problem.network
-        exact_z = exact_preactivations(self.problem, theta0)
-        frozen = [True] * m  # neuron j still at its exact initial values
-        theta = [be.exact(q) for q in theta0]
-        W = [theta[net.neuron_slice(j)][:-1] for j in range(m)]
-        B = [theta[net.neuron_slice(j).stop - 1] for j in range(m)]
-        A = list(self.a_fixed) if self.a_fixed is not None else [theta[net.output_index(j)] for j in range(m)]
+        be, step = self.be, self.step
+        exact_sign = [[(z > 0) - (z < 0) for z in row] for row in exact_preactivations(self.problem, theta0)]
+        frozen = [True] * self.problem.network.width  # neuron j still at its exact initial values
+        P = [be.exact(q) for q in theta0]
         records: list[StepRecord] = []
         phases: list[tuple[int, str]] = []
-        sign, exp, log1p = be.sign, be.exp, be.log1p
-        zero = be.exact(Fraction(0))
+        last_mask = -1
         for t in range(steps + 1):
-            # forward pass with certified signs
-            Z = [[None] * n for _ in range(m)]
-            active = [[False] * n for _ in range(m)]
-            for j in range(m):
-                wj, bj = W[j], B[j]
-                for i in range(n):
-                    z = bj
-                    xi = X[i]
-                    for k in range(d):
-                        z = z + wj[k] * xi[k]
-                    Z[j][i] = z
-                    s = (exact_z[j][i] > 0) - (exact_z[j][i] < 0) if frozen[j] else sign(z)
-                    if s is None:
-                        raise Ambiguous(t, f"sign of pre-activation of neuron {j + 1} at x_{i + 1}")
-                    active[j][i] = s > 0
-            expo = []
-            for i in range(n):
-                out = zero
-                for j in range(m):
-                    if active[j][i]:
-                        out = out + A[j] * Z[j][i]
-                expo.append(exp(-(y[i] * out)))  # exp(-y_i N(x_i))
-            if self.logistic:
-                losses = [log1p(e) for e in expo]
-                dl = [e / (1 + e) for e in expo]  # -l'(margin)
-            else:
-                losses, dl = expo, expo
-            pattern = pattern_string(active)
-            if not phases or phases[-1][1] != pattern:
-                phases.append((t, pattern))
+            P_next, mask, active, expo = step(P, frozen, exact_sign, t)
+            if mask != last_mask:
+                last_mask = mask
+                phases.append((t, pattern_string(active)))
                 keep_now = True
             else:
                 keep_now = t in keep
-            if keep_now:
-                loss = losses[0]
-                for li in losses[1:]:
-                    loss = loss + li
-                loss = loss * self.inv_n
+            if keep_now or t == steps:
+                loss = self.loss(expo)
                 if not be.is_finite(loss):
                     raise Ambiguous(t, "loss enclosure is not finite")
-                records.append(StepRecord(t, self._flat(W, B, A), loss, pattern))
-            if t == steps:
-                break
+                records.append(StepRecord(t, tuple(P), loss, phases[-1][1]))
             if progress is not None and t % 4096 == 0:
                 progress(t)
-            # backward pass: eta * dL/dN(x_i) = -dl_i * step_coef_i
-            G = [dl[i] * self.step_coef[i] for i in range(n)]  # = -eta * g_i
-            for j in range(m):
-                act = active[j]
-                if not any(act):
-                    continue  # dead on every point: gradient exactly zero
-                frozen[j] = False
-                gb = None
-                for i in range(n):
-                    if act[i]:
-                        gb = G[i] if gb is None else gb + G[i]
-                aj = A[j]
-                wj = W[j]
-                new_w = list(wj)
-                for k in range(d):
-                    gk = None
-                    for i in range(n):
-                        if act[i]:
-                            term = G[i] * X[i][k]
-                            gk = term if gk is None else gk + term
-                    new_w[k] = wj[k] + aj * gk
-                if self.a_fixed is None:
-                    ga = None
-                    for i in range(n):
-                        if act[i]:
-                            term = G[i] * Z[j][i]
-                            ga = term if ga is None else ga + term
-                    A[j] = aj + ga
-                B[j] = B[j] + aj * gb
-                W[j] = new_w
+            P = P_next
         return records, phases
-
-    def _flat(self, W, B, A) -> tuple:
-        flat: list = []
-        for j in range(self.m):
-            flat += list(W[j])
-            flat.append(B[j])
-        if self.a_fixed is None:
-            flat += A
-        return tuple(flat)
 
 
 def run_gd(

@@ -117,6 +117,7 @@ class Problem:
     eta: Fraction
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "eta", to_exact(self.eta, "eta"))
         if self.network.dim != self.data.d:
             raise InvalidArgument("data.X", self.data.X, f"must have dimension {self.network.dim}")
         if self.eta <= 0:
