@@ -122,3 +122,9 @@ def test_compiled_step_folds_exact_unit_coefficients():
     assert " C0" not in source and "sign(z1_1)" in source
     general = compile_step(Problem(Network(2, 2, None), Dataset.of([[1, "1/2"]], [1]), 1), get_backend("arb", 64))
     assert "C0 * " in general.source  # x = 1/2 stays an exact product
+
+
+def test_inconclusive_run_keeps_what_it_certified():
+    run = run_gd(PAPER_A, ("0.5", "0.5", "-0.5", "0.5"), 5, prec=64, max_prec=128)
+    assert run.phases == [(0, "1001")] and run.records[0].t == 0
+    assert run.steps_done == 0 and run.failed_step == 1

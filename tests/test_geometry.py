@@ -60,3 +60,22 @@ def test_margin_is_a_certified_safe_radius(neurons):
         for direction in (-1, 1):
             inner = x + direction * gamma.lower * Fraction(999, 1000)
             assert (output(nets, inner) * y > 0) is Tri.TRUE
+
+
+def test_zero_bias_init_in_f_has_coincident_kinks_and_boundary_at_zero():
+    """Both kinks are exactly 0 at t = 0: the order is decided (equal), gamma = 1."""
+    th = _theta(["7/10", "0", "-2/5", "0"])
+    (component,) = zero_set(PROBLEM, th)
+    assert not component.degenerate and component.lo.contains(0) and component.lo.width == 0
+    assert robustness_margin(PROBLEM, th).lower == 1
+
+
+def test_degenerate_interval_is_found_on_inexact_enclosures():
+    """After a GD step nothing is exact; single-neuron roots sit on their own kinks by structure."""
+    from verify.dynamics.gd import run_gd
+
+    run = run_gd(PROBLEM, ["1", "-1/2", "-1", "-1/2"], 3)
+    th = list(run.enclosures(run.final).values())
+    assert th[0].width > 0
+    (component,) = zero_set(PROBLEM, th)
+    assert component.degenerate and (component.lo < component.hi).certainly()

@@ -503,20 +503,13 @@ def zero_bias_admits(case: Case) -> bool:
 
 # --- degenerate interval ----------------------------------------------------------------
 def f_degenerate(traj: Trajectory, rec: StepRecord) -> Tri:
-    """Whether ``{Phi = 0}`` has a degenerate interval at a step in F, three-valued.
-
-    Uses :func:`verify.geometry.paper_a.zero_set` when it decides; otherwise the F-phase geometry:
-    in F, ``w1 > 0 > w2``, neuron 1 is active right of ``k1 = -b1/w1`` and neuron 2 left of
-    ``k2 = -b2/w2``, so the interval is ``(k2, k1)`` and exists iff ``k2 < k1``. (``zero_set``
-    cannot decide it after step 0: the root of a one-neuron piece is its own kink, an endpoint of
-    the piece, and the certified test ``lo <= root`` straddles.)
-    """
+    """Whether ``{Phi = 0}`` has a degenerate interval at ``rec``, three-valued
+    (via :func:`verify.geometry.paper_a.zero_set`; UNKNOWN when the geometry is undecided)."""
     th = [Enclosure(traj.backend, v) for v in rec.theta]
     try:
         return Tri.TRUE if any(c.degenerate for c in zero_set(traj.problem, th)) else Tri.FALSE
     except UndecidableError:
-        w1, b1, w2, b2 = th
-        return (-b2 / w2) < (-b1 / w1)
+        return Tri.UNKNOWN
 
 
 def degenerate_interval_checker() -> Checker:

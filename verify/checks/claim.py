@@ -4,8 +4,9 @@ A :class:`Claim` states its id, words, source in the paper, hypotheses and the
 claims it depends on. Its ``check`` maps a :class:`Case` (one exact init under
 one :class:`~verify.checks.settings.CheckSettings`) to an
 :class:`~verify.checks.result.Outcome`. ``admits`` says whether the init lies
-inside the hypotheses; outside them the runner still runs ``check`` when
-``check_outside`` is set (tests assert it then refutes or stays inconclusive).
+inside the hypotheses; outside them the runner still runs ``check`` when asked
+(``check_claims(..., check_outside=True)``; tests assert it then refutes or stays
+inconclusive).
 
 Claims with ``scope == "once"`` do not depend on the init (e.g. the limit
 network); the runner calls them once with ``case.theta0 = None``.

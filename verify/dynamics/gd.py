@@ -66,13 +66,14 @@ class _Kernel:
         steps: int,
         keep: set[int],
         progress: Progress | None,
-    ) -> tuple[list[StepRecord], list[tuple[int, str]]]:
+        records: list[StepRecord],
+        phases: list[tuple[int, str]],
+    ) -> None:
+        """Append to ``records`` and ``phases`` as steps are certified (kept up to an ambiguity)."""
         be, step = self.be, self.step
         exact_sign = [[(z > 0) - (z < 0) for z in row] for row in exact_preactivations(self.problem, theta0)]
         frozen = [True] * self.problem.network.width  # neuron j still at its exact initial values
         P = [be.exact(q) for q in theta0]
-        records: list[StepRecord] = []
-        phases: list[tuple[int, str]] = []
         last_mask = -1
         for t in range(steps + 1):
             P_next, mask, active, expo = step(P, frozen, exact_sign, t)
@@ -90,7 +91,6 @@ class _Kernel:
             if progress is not None and t % 4096 == 0:
                 progress(t)
             P = P_next
-        return records, phases
 
 
 def run_gd(
@@ -124,7 +124,7 @@ def run_gd(
         traj = Trajectory(problem, theta, be, steps, precisions_tried=tuple(tried))
         try:
             with be.working_precision():
-                traj.records, traj.phases = _Kernel(problem, be).run(theta, steps, keep, progress)
+                _Kernel(problem, be).run(theta, steps, keep, progress, traj.records, traj.phases)
             traj.status = COMPLETE
             return traj
         except Ambiguous as amb:

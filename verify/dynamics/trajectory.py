@@ -4,6 +4,8 @@ Invariant: for each recorded step ``t``, ``theta`` and ``loss`` are enclosures o
 the exact real iterate ``theta_t`` and of ``L(theta_t)``, and ``pattern`` is the
 activation pattern of ``theta_t``, certified. ``phases`` run-length encodes the
 certified pattern of *every* step 0..steps_done, not only the recorded ones.
+An inconclusive run keeps what its last (highest-precision) attempt certified:
+records and phases of the steps before ``failed_step``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,10 @@ class Trajectory:
 
     @property
     def steps_done(self) -> int:
-        return self.records[-1].t if self.records else 0
+        """Last step whose pattern is certified (-1 when none is)."""
+        if self.failed_step is not None:
+            return self.failed_step - 1
+        return self.records[-1].t if self.records else -1
 
     def pattern_sequence(self) -> list[str]:
         """The certified patterns in the order visited (consecutive repeats merged)."""

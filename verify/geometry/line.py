@@ -47,9 +47,16 @@ def _kinks(neurons: Sequence[Neuron]) -> list[tuple[Enclosure, int]]:
             kinks.append((-b / w, j))
     kinks.sort(key=lambda kj: kj[0].mid)
     for (k1, j1), (k2, j2) in zip(kinks, kinks[1:], strict=False):
-        if not (k1 < k2).certainly():
+        if not ((k1 < k2).certainly() or _same_point(k1, k2)):
             raise UndecidableError(f"order of the kinks of neurons {j1 + 1} and {j2 + 1} is undecided")
     return kinks
+
+
+def _same_point(x: Enclosure | None, y: Enclosure | None) -> bool:
+    """Certainly the same real: the same enclosure, or two equal exact points."""
+    if x is None or y is None:
+        return False
+    return x is y or (x.width == 0 and y.width == 0 and x.lower == y.lower)
 
 
 def decision_set(neurons: Sequence[Neuron]) -> list[ZeroSet]:
@@ -59,7 +66,10 @@ def decision_set(neurons: Sequence[Neuron]) -> list[ZeroSet]:
     zeros: list[ZeroSet] = []
     for p in range(len(bounds) - 1):
         lo, hi = bounds[p], bounds[p + 1]
+        if _same_point(lo, hi):
+            continue  # coincident kinks: an empty open piece
         slope = intercept = None
+        on_here = []
         for j, (w, b, a) in enumerate(neurons):
             sw = w.sign()
             if sw == 0:
@@ -68,6 +78,7 @@ def decision_set(neurons: Sequence[Neuron]) -> list[ZeroSet]:
                 rank = next(r for r, (_, jj) in enumerate(kinks) if jj == j)
                 on = (rank < p) if sw > 0 else (rank >= p)  # right of its kink iff rank < p
             if on:
+                on_here.append(j)
                 slope = a * w if slope is None else slope + a * w
                 intercept = a * b if intercept is None else intercept + a * b
         if slope is None or (slope.sign() == 0 and intercept.sign() == 0):
@@ -75,6 +86,14 @@ def decision_set(neurons: Sequence[Neuron]) -> list[ZeroSet]:
             continue
         if _certain_sign(slope, "the slope of a linear piece") == 0:
             continue  # nonzero constant on this piece
+        if len(on_here) == 1:
+            # one active neuron: its root is exactly its own kink, an end of this piece or outside it
+            j = on_here[0]
+            kink = next(k for k, jj in kinks if jj == j)
+            end = lo if neurons[j][0].sign() > 0 else hi
+            if _same_point(end, kink):
+                zeros.append(ZeroSet(kink, kink, degenerate=False))
+            continue
         root = -intercept / slope
         inside = Tri.TRUE
         if lo is not None:
@@ -92,10 +111,9 @@ def _merge(zeros: list[ZeroSet]) -> list[ZeroSet]:
     """Join components that share an endpoint (a root at the edge of a degenerate piece)."""
     merged: list[ZeroSet] = []
     for z in zeros:
-        if merged and merged[-1].hi is not None and z.lo is not None and merged[-1].hi.overlaps(z.lo) \
-                and (merged[-1].degenerate or z.degenerate):
+        if merged and _same_point(merged[-1].hi, z.lo):
             prev = merged.pop()
-            z = ZeroSet(prev.lo, z.hi, degenerate=True)
+            z = ZeroSet(prev.lo, z.hi, degenerate=prev.degenerate or z.degenerate)
         merged.append(z)
     return merged
 
