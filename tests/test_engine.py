@@ -128,3 +128,22 @@ def test_inconclusive_run_keeps_what_it_certified():
     run = run_gd(PAPER_A, ("0.5", "0.5", "-0.5", "0.5"), 5, prec=64, max_prec=128)
     assert run.phases == [(0, "1001")] and run.records[0].t == 0
     assert run.steps_done == 0 and run.failed_step == 1
+
+
+@given(seed=st.integers(0, 2**16), loss=st.sampled_from(["exponential", "logistic"]))
+def test_paper_b_shape_clustered_data_contains_reference(seed, loss):
+    """Paper B's setting: d-dimensional clustered data, width m, both layers trained."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    d, m, k, per_cluster = 6, 3, 3, 2
+    means = rng.normal(size=(k, d))
+    labels = [1, -1, 1]
+    X = [means[c] + 0.1 * rng.normal(size=d) for c in range(k) for _ in range(per_cluster)]
+    y = [labels[c] for c in range(k) for _ in range(per_cluster)]
+    problem = Problem(Network(width=m, dim=d, output_weights=None, loss=loss), Dataset.of(X, y), "1/4")
+    theta0 = sample_init(problem.network, "he", seed, 0)
+    run = run_gd(problem, theta0, 60, prec=128)
+    if run.certified:
+        reference = reference_gd(problem, theta0, 60)
+        assert all(run.backend.contains(v, r) for v, r in zip(run.final.theta, reference, strict=True))
