@@ -1,0 +1,150 @@
+"""A compact verification report: results.json, timings.json, index.md, index.html, Figure 1.
+
+Writers only read :class:`~verify.checks.result.ClaimResult` records. ``results.json`` holds
+exact results only (sorted keys, no wall times), so the same settings give the same bytes;
+wall times go to ``timings.json``. The HTML embeds its figures, so it reads offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from verify.checks.result import SCHEMA_VERSION, ClaimResult
+
+STATUSES = ("certified", "refuted", "inconclusive", "not-admitted")
+
+
+def results_document(paper: str, settings: dict[str, Any], digest: str, claims: list[ClaimResult],
+                     mutations: list[ClaimResult]) -> dict[str, Any]:
+    """The machine-readable report (deterministic)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "paper": paper,
+        "settings": settings,
+        "settings_digest": digest,
+        "claims": [c.to_dict() for c in claims],
+        "mutations": [m.to_dict() for m in mutations],
+    }
+
+
+def figure_limit_network() -> Any:
+    """Figure 1: Phi(theta*; x) for theta* = (1/2, 1/2, -1/2, 1/2), the two points, the boundary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from verify.arith import Enclosure, get_backend
+    from verify.geometry.paper_a import THETA_STAR, robustness_margin
+    from verify.model.network import paper_a_problem
+
+    be = get_backend("arb", 128)
+    gamma = robustness_margin(paper_a_problem(), [Enclosure.of(be, v) for v in THETA_STAR])
+    x = np.linspace(-2, 2, 401)
+    phi = np.maximum(0.5 * x + 0.5, 0) - np.maximum(-0.5 * x + 0.5, 0)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(x, phi, color="black", label=r"$\Phi(\theta^\star; x)$")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="purple", ls="--", label="decision boundary x = 0")
+    ax.scatter([1], [0], color="red", zorder=3, s=50, label="(x1, y1) = (1, +1)")
+    ax.scatter([-1], [0], color="blue", zorder=3, s=50, label="(x2, y2) = (-1, -1)")
+    ax.annotate("", xy=(1, -0.35), xytext=(0, -0.35), arrowprops={"arrowstyle": "<->"})
+    ax.text(0.5, -0.5, f"gamma* = [{gamma.lower}, {gamma.upper}] (certified)", ha="center", fontsize=8)
+    ax.set_xlabel("x")
+    ax.set_title(r"Figure 1: the limiting network, $\theta^\star = (0.5, 0.5, -0.5, 0.5)$")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Any, out: Path, stem: str) -> str:
+    """Write PNG and SVG (deterministic SVG ids); return the PNG as base64 for embedding."""
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "verify"
+    fig.savefig(out / f"{stem}.svg", metadata={"Date": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    (out / f"{stem}.png").write_bytes(buf.getvalue())
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _row(r: ClaimResult) -> list[str]:
+    c = r.counts
+    cx = r.counterexample
+    cx_text = ""
+    if cx is not None:
+        cx_text = f"init #{cx.index} θ0 = ({', '.join(cx.theta0)}): {cx.outcome.detail}"
+        if cx.outcome.counterexample:
+            cx_text += " — " + ", ".join(f"{k} = {v}" for k, v in cx.outcome.counterexample.items())
+    cfg = r.config
+    return [r.claim_id, r.verdict.value, *(str(c[s]) for s in STATUSES), f"{cfg['scheme']}, {cfg['prec']} bits",
+            r.source, "; ".join(r.hypotheses) or "—", cx_text]
+
+
+HEADER = ["claim", "verdict", *STATUSES, "inits, precision", "source", "hypotheses", "counterexample"]
+
+
+def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any]) -> str:
+    claims = [ClaimResult.from_dict(d) for d in doc["claims"]]
+    mutations = [ClaimResult.from_dict(d) for d in doc["mutations"]]
+    lines = [f"# Verification report — {doc['paper']}", "",
+             f"Settings digest `{doc['settings_digest']}`; precision {doc['settings']['prec']} bits "
+             f"(escalating to {doc['settings']['max_prec']}).", ""]
+    for title, rows in (("Claims", claims), ("Mutation guard (must be refuted)", mutations)):
+        lines += [f"## {title}", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for r in rows:
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in _row(r)) + " |")
+        lines.append("")
+    lines += ["## Figure 1", "", "![Figure 1](figure1.png)", "", "## Reproducibility", "", "```json",
+              json.dumps({**provenance, "settings": doc["settings"], "wall_times": timings}, indent=2,
+                         sort_keys=True), "```", ""]
+    return "\n".join(lines)
+
+
+def render_html(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any],
+                figures: dict[str, str]) -> str:
+    claims = [ClaimResult.from_dict(d) for d in doc["claims"]]
+    mutations = [ClaimResult.from_dict(d) for d in doc["mutations"]]
+    colour = {"certified": "#d4f4d2", "refuted": "#f8d0d0", "inconclusive": "#fff3c4"}
+
+    def table(rows: list[ClaimResult]) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+        body = []
+        for r in rows:
+            cells = _row(r)
+            style = colour.get(r.verdict.value, "#fff")
+            body.append(f"<tr style='background:{style}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                        + "</tr>")
+        return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+    figs = "".join(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{b64}'>"
+                   for name, b64 in figures.items())
+    prov = html.escape(json.dumps({**provenance, "settings": doc["settings"], "wall_times": timings}, indent=2,
+                                  sort_keys=True))
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Verification report — {doc['paper']}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #aaa;padding:3px 6px;vertical-align:top}} img{{max-width:100%}}</style></head><body>
+<h1>Verification report — {html.escape(doc['paper'])}</h1>
+<p>Settings digest <code>{doc['settings_digest']}</code>; precision {doc['settings']['prec']} bits.</p>
+<h2>Claims</h2>{table(claims)}<h2>Mutation guard (must be refuted)</h2>{table(mutations)}
+{figs}<h2>Reproducibility</h2><pre>{prov}</pre></body></html>
+"""
+
+
+def write_report(out: Path, doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any]) -> None:
+    """Write every report file into ``out`` (which must exist)."""
+    (out / "results.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    (out / "timings.json").write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
+    figures = {"Figure 1: the limiting network": save_figure(figure_limit_network(), out, "figure1")}
+    (out / "index.md").write_text(render_markdown(doc, timings, provenance))
+    (out / "index.html").write_text(render_html(doc, timings, provenance, figures))
