@@ -1,0 +1,75 @@
+"""The command line: help, errors naming fields, the main job's report, determinism, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from verify.cli import app
+
+RUNNER = CliRunner()
+SMALL = ["--inits", "12", "--steps", "400", "--quiet"]
+
+
+@pytest.mark.parametrize("command", [[], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
+def test_every_command_has_help(command):
+    result = RUNNER.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--eta", "-1"], "eta='-1'"), (["--eta", "nan"], "eta='nan'"), (["--eta", "inf"], "eta='inf'"),
+    (["--scheme", "lecun"], "scheme='lecun'"), (["--backend", "gpu"], "backend='gpu'"), (["--prec", "0"], "prec=0"),
+])
+def test_bad_input_is_one_line_naming_the_field_and_leaves_nothing(tmp_path, args, field):
+    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2
+    assert field in result.output and result.output.count("error:") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_and_unknown_config_keys_are_named(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("inits = 3\nstepz = 10\n")
+    result = RUNNER.invoke(app, ["run", "--config", str(cfg), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "config.stepz" in result.output
+    cfg.write_text("inits = [\n")
+    result = RUNNER.invoke(app, ["check", "phase-ordering", "--config", str(cfg)])
+    assert result.exit_code == 2 and "config=" in result.output
+
+
+def test_run_writes_the_report_deterministically(tmp_path):
+    first = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "a"), *SMALL])
+    second = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "b"), *SMALL])
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0
+    a, b = tmp_path / "a" / "paper_a", tmp_path / "b" / "paper_a"
+    for name in ("index.html", "index.md", "results.json", "timings.json", "figure1.png", "figure1.svg"):
+        assert (a / name).stat().st_size > 0
+    assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+    doc = json.loads((a / "results.json").read_text())
+    assert doc["schema_version"] >= 1
+    assert all(c["verdict"] != "refuted" for c in doc["claims"])
+    assert all(m["verdict"] == "refuted" for m in doc["mutations"])
+    rerender = RUNNER.invoke(app, ["report", str(a)])
+    assert rerender.exit_code == 0 and (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+
+
+def test_check_prints_counts_and_a_refuted_mutation_prints_its_counterexample():
+    ok = RUNNER.invoke(app, ["check", "phase-ordering", *SMALL])
+    assert ok.exit_code == 0 and "certified" in ok.output
+    mutation = RUNNER.invoke(app, ["check", "mut-numerator-limit-difference", *SMALL])
+    assert mutation.exit_code == 0 and "counterexample: init #" in mutation.output
+
+
+def test_a_hypothesis_broken_on_purpose_is_never_certified():
+    """eta = 5 breaks the monotonicity criterion eta < e^min(u0, v0) for these inits."""
+    result = RUNNER.invoke(app, ["check", "monotone-numerator", "--eta", "5", *SMALL])
+    assert "certified     0" in result.output
+
+
+def test_trajectory_prints_phases_and_enclosures():
+    result = RUNNER.invoke(app, ["trajectory", "--init", "0.7,0,-0.4,0", "--steps", "1000"])
+    assert result.exit_code == 0 and "phases: 1001@0" in result.output and "gamma∈[" in result.output
