@@ -11,6 +11,7 @@ from verify.cli import app
 
 RUNNER = CliRunner()
 SMALL = ["--inits", "12", "--steps", "400", "--quiet"]
+RUN_SMALL = [*SMALL, "--fig3-inits", "40", "--rate-steps", "3000", "--workers", "1"]
 
 
 @pytest.mark.parametrize("command", [[], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
@@ -24,7 +25,7 @@ def test_every_command_has_help(command):
     (["--scheme", "lecun"], "scheme='lecun'"), (["--backend", "gpu"], "backend='gpu'"), (["--prec", "0"], "prec=0"),
 ])
 def test_bad_input_is_one_line_naming_the_field_and_leaves_nothing(tmp_path, args, field):
-    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), *args])
+    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--fig3-inits", "0", *args])
     assert result.exit_code == 2
     assert field in result.output and result.output.count("error:") == 1
     assert not (tmp_path / "out").exists()
@@ -41,18 +42,22 @@ def test_malformed_and_unknown_config_keys_are_named(tmp_path):
 
 
 def test_run_writes_the_report_deterministically(tmp_path):
-    first = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "a"), *SMALL])
-    second = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "b"), *SMALL])
+    first = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "a"), *RUN_SMALL])
+    second = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "b"), *RUN_SMALL])
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0
     a, b = tmp_path / "a" / "paper_a", tmp_path / "b" / "paper_a"
-    for name in ("index.html", "index.md", "results.json", "timings.json", "figure1.png", "figure1.svg"):
+    for name in ("index.html", "index.md", "results.json", "timings.json", "figure1.png", "figure1.svg",
+                 "figure2.png", "figure3.svg", "rate.png"):
         assert (a / name).stat().st_size > 0
     assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
     doc = json.loads((a / "results.json").read_text())
     assert doc["schema_version"] >= 1
     assert all(c["verdict"] != "refuted" for c in doc["claims"])
     assert all(m["verdict"] == "refuted" for m in doc["mutations"])
+    fig3 = doc["figure3"]["schemes"]["he"]
+    assert fig3["inits"] == 40 and len(fig3["wilson95"]) == 2 and fig3["wilson95"][0] <= fig3["converged"] / 40
+    assert "data:image/png;base64," in (a / "index.html").read_text()
     rerender = RUNNER.invoke(app, ["report", str(a)])
     assert rerender.exit_code == 0 and (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
 

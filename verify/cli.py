@@ -167,8 +167,13 @@ def _provenance(settings: CheckSettings, wall: float | None = None) -> dict[str,
 def run(out: Annotated[Path, Opt(help="report root; the report goes to OUT/paper_a")] = Path("reports"),
         inits: InitsOpt = None, scheme: SchemeOpt = None, seed: SeedOpt = None, eta: EtaOpt = None,
         steps: StepsOpt = None, prec: PrecOpt = None, backend: BackendOpt = None, config: ConfigOpt = None,
-        quiet: QuietOpt = False) -> None:
-    """The main job: every claim of paper A and every mutation, then the report in OUT/paper_a."""
+        quiet: QuietOpt = False,
+        fig3_inits: Annotated[int, Opt(help="GD inits per scheme for Figures 2-3 (0 skips them)")] = 10_000,
+        rate_steps: Annotated[int, Opt(help="GD steps of the rate plot (0 skips it)")] = 100_000,
+        workers: Annotated[int, Opt(help="worker processes for the Figure-3 sweep")] = 2) -> None:
+    """The main job: every claim of paper A and every mutation, Figures 1-3 and the rate plot,
+    then the report in OUT/paper_a."""
+    from verify.report import paper_a_figures as pf
     from verify.report.basic import results_document, write_report
 
     t0 = time.perf_counter()
@@ -181,15 +186,33 @@ def run(out: Annotated[Path, Opt(help="report root; the report goes to OUT/paper
         mutations = _mutation_guard(list(paper.MUTATIONS.values()), settings, quiet)
     except VerifyError as exc:
         _fail(str(exc))
+    t_mut = time.perf_counter() - t0 - t_claims
+    for name, value in (("fig3-inits", fig3_inits), ("rate-steps", rate_steps), ("workers", workers)):
+        if value < 0 or (name == "workers" and value < 1):
+            _fail(f"{name}={value} must be {'>= 1' if name == 'workers' else '>= 0'}")
+    extra_figures, summaries = [], {}
+    if fig3_inits:
+        sweeps = {}
+        for scheme in ("he", "xavier", "pytorch"):
+            if not quiet:
+                typer.echo(f"Figure 3 sweep: {fig3_inits} {scheme} inits, {settings.steps} steps ...", err=True)
+            sweeps[scheme] = pf.convergence_sweep(settings, scheme, fig3_inits, workers)
+            summaries[scheme] = pf.sweep_summary(scheme, sweeps[scheme])
+        extra_figures += [("Figure 2: phase transitions", "figure2", pf.figure2(summaries)),
+                          ("Figure 3: numerator lower bound vs f_B", "figure3", pf.figure3(sweeps, summaries))]
+    if rate_steps:
+        extra_figures.append(("Rate: margin deficit x ln t", "rate", pf.rate_figure(settings, rate_steps)))
     doc = results_document("paper_a", settings.to_dict(), settings.digest(), claims, mutations)
-    timings = {"claims_seconds": t_claims, "mutations_seconds": time.perf_counter() - t0 - t_claims,
+    doc["figure3"] = {"inits_per_scheme": fig3_inits, "schemes": summaries}
+    timings = {"claims_seconds": t_claims, "mutations_seconds": t_mut,
+               "figures_seconds": time.perf_counter() - t0 - t_claims - t_mut,
                "total_seconds": time.perf_counter() - t0}
     provenance = _provenance(settings)
     target = out / "paper_a"
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".paper_a-", dir=out))
     try:
-        write_report(staging, doc, timings, provenance)
+        write_report(staging, doc, timings, provenance, extra_figures)
         (staging / "provenance.json").write_text(json.dumps(provenance, indent=1, sort_keys=True) + "\n")
         if target.exists():
             shutil.rmtree(target)

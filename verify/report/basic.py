@@ -105,10 +105,25 @@ def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: di
         for r in rows:
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in _row(r)) + " |")
         lines.append("")
-    lines += ["## Figure 1", "", "![Figure 1](figure1.png)", "", "## Reproducibility", "", "```json",
+    for scheme, s in doc.get("figure3", {}).get("schemes", {}).items():
+        lo, hi = s["wilson95"] or (None, None)
+        ks = f", KS p-value vs f_B {s['ks_pvalue']}" if "ks_pvalue" in s else ""
+        lines.append(f"- Figure 3, {scheme}: {s['converged']}/{s['inits']} converged (certified L < 1/2), "
+                     f"95% Wilson [{lo}, {hi}]; the paper's 2368/10000 is "
+                     f"{'inside' if s['paper_inside_wilson95'] else 'outside'} it{ks}.")
+    lines += ["", "## Figures", ""] + [f"![{stem}]({stem}.png)" for stem in ("figure1", "figure2", "figure3", "rate")]
+    lines += ["", "## Reproducibility", "", "```json",
               json.dumps({**provenance, "settings": doc["settings"], "wall_times": timings}, indent=2,
                          sort_keys=True), "```", ""]
     return "\n".join(lines)
+
+
+def _cell(text: str, fold: int = 160) -> str:
+    """A table cell; long exact counterexamples fold into a <details> element."""
+    if len(text) <= fold:
+        return f"<td>{html.escape(text)}</td>"
+    return (f"<td><details><summary>{html.escape(text[:fold])}…</summary>"
+            f"<code style='word-break:break-all'>{html.escape(text)}</code></details></td>")
 
 
 def render_html(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any],
@@ -123,8 +138,7 @@ def render_html(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[s
         for r in rows:
             cells = _row(r)
             style = colour.get(r.verdict.value, "#fff")
-            body.append(f"<tr style='background:{style}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-                        + "</tr>")
+            body.append(f"<tr style='background:{style}'>" + "".join(_cell(c) for c in cells) + "</tr>")
         return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
     figs = "".join(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{b64}'>"
@@ -137,14 +151,39 @@ td,th{{border:1px solid #aaa;padding:3px 6px;vertical-align:top}} img{{max-width
 <h1>Verification report — {html.escape(doc['paper'])}</h1>
 <p>Settings digest <code>{doc['settings_digest']}</code>; precision {doc['settings']['prec']} bits.</p>
 <h2>Claims</h2>{table(claims)}<h2>Mutation guard (must be refuted)</h2>{table(mutations)}
+{fig3_text(doc)}
 {figs}<h2>Reproducibility</h2><pre>{prov}</pre></body></html>
 """
 
 
-def write_report(out: Path, doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any]) -> None:
-    """Write every report file into ``out`` (which must exist)."""
+def fig3_text(doc: dict[str, Any]) -> str:
+    """Figure 3's convergence counts beside the paper's, as HTML."""
+    items = []
+    for scheme, s in doc.get("figure3", {}).get("schemes", {}).items():
+        lo, hi = s["wilson95"] or (None, None)
+        ks = f"; KS p-value vs f_B = {s['ks_pvalue']}" if "ks_pvalue" in s else " (f_B assumes zero-bias Gaussian)"
+        where = "inside" if s["paper_inside_wilson95"] else "outside"
+        items.append(f"<li><b>{html.escape(scheme)}</b>: {s['converged']}/{s['inits']} converged "
+                     f"(certified L &lt; 1/2), 95% Wilson [{lo}, {hi}]; "
+                     f"the paper's 2368/10000 = 0.2368 is {where} it{ks}; "
+                     f"{s['inconclusive']} runs inconclusive.</li>")
+    return f"<h2>Figure 3: convergence</h2><ul>{''.join(items)}</ul>" if items else ""
+
+
+def write_report(out: Path, doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any],
+                 extra_figures: list[tuple[str, str, Any]] = ()) -> None:
+    """Write every report file into ``out`` (which must exist); ``extra_figures`` holds
+    ``(title, file stem, matplotlib figure)``. Figures already saved in ``out`` by an earlier
+    run are embedded again when ``verify report`` re-renders."""
     (out / "results.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     (out / "timings.json").write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
     figures = {"Figure 1: the limiting network": save_figure(figure_limit_network(), out, "figure1")}
+    for title, stem, fig in extra_figures:
+        figures[title] = save_figure(fig, out, stem)
+    stored = (("figure2", "Figure 2: phase transitions"), ("figure3", "Figure 3: numerator lower bound vs f_B"),
+              ("rate", "Rate: margin deficit x ln t"))
+    for stem, title in stored:
+        if title not in figures and (out / f"{stem}.png").exists():
+            figures[title] = base64.b64encode((out / f"{stem}.png").read_bytes()).decode()
     (out / "index.md").write_text(render_markdown(doc, timings, provenance))
     (out / "index.html").write_text(render_html(doc, timings, provenance, figures))
