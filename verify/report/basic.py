@@ -63,6 +63,57 @@ def figure_limit_network() -> Any:
     return fig
 
 
+VERDICT_COLOUR = {"certified": "#6c6", "refuted": "#e66", "inconclusive": "#ec4", "not-admitted": "#bbb"}
+
+
+def figure_dependencies(claims: list[ClaimResult], mutations: list[ClaimResult]) -> Any:
+    """The claims' dependency graph (``depends_on``), one layer per depth, coloured by verdict;
+    each mutation hangs below the claim it perturbs (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_id = {c.claim_id: c for c in claims}
+    depth: dict[str, int] = {}
+
+    def level(cid: str) -> int:
+        if cid not in depth:
+            deps = [d for d in by_id[cid].depends_on if d in by_id]
+            depth[cid] = 1 + max((level(d) for d in deps), default=-1)
+        return depth[cid]
+
+    layers: dict[int, list[str]] = {}
+    for c in claims:
+        layers.setdefault(level(c.claim_id), []).append(c.claim_id)
+    span = max(0.9 * len(mutations), 2.0 * max(len(ids) for ids in layers.values()))
+    pos = {cid: ((x + 0.5) * span / len(ids), -2 * lv) for lv, ids in layers.items() for x, cid in enumerate(ids)}
+    bottom = -2 * (max(layers) + 1)
+    for x, m in enumerate(mutations):
+        pos[m.claim_id] = (x * 0.9, bottom - (x % 2))
+    fig, ax = plt.subplots(figsize=(13, 2.2 + 1.2 * (max(layers) + 3)))
+    for c in claims:
+        for d in c.depends_on:
+            if d in pos:
+                ax.annotate("", xy=pos[c.claim_id], xytext=pos[d], arrowprops={"arrowstyle": "->", "color": "#555"})
+    for m in mutations:
+        if m.mutation_of in pos:
+            ax.annotate("", xy=pos[m.claim_id], xytext=pos[m.mutation_of],
+                        arrowprops={"arrowstyle": "->", "ls": "--", "color": "#c88"})
+    for r in [*claims, *mutations]:
+        x, y = pos[r.claim_id]
+        ax.text(x, y, r.claim_id, ha="center", va="center", fontsize=7,
+                bbox={"boxstyle": "round", "fc": VERDICT_COLOUR.get(r.verdict.value, "#fff"), "ec": "#333"})
+    xs, ys = zip(*pos.values(), strict=True)
+    ax.set_xlim(min(xs) - 1, max(xs) + 1)
+    ax.set_ylim(min(ys) - 1, max(ys) + 1)
+    ax.axis("off")
+    ax.set_title("Claim dependencies (arrows: used by), coloured by verdict; mutations (dashed) must be refuted (red)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Any, out: Path, stem: str) -> str:
     """Write PNG and SVG (deterministic SVG ids); return the PNG as base64 for embedding."""
     import matplotlib
@@ -111,7 +162,8 @@ def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: di
         lines.append(f"- Figure 3, {scheme}: {s['converged']}/{s['inits']} converged (certified L < 1/2), "
                      f"95% Wilson [{lo}, {hi}]; the paper's 2368/10000 is "
                      f"{'inside' if s['paper_inside_wilson95'] else 'outside'} it{ks}.")
-    lines += ["", "## Figures", ""] + [f"![{stem}]({stem}.png)" for stem in ("figure1", "figure2", "figure3", "rate")]
+    stems = ("dependencies", "figure1", "figure2", "figure3", "rate")
+    lines += ["", "## Figures", ""] + [f"![{stem}]({stem}.png)" for stem in stems]
     lines += ["", "## Reproducibility", "", "```json",
               json.dumps({**provenance, "settings": doc["settings"], "wall_times": timings}, indent=2,
                          sort_keys=True), "```", ""]
@@ -177,7 +229,10 @@ def write_report(out: Path, doc: dict[str, Any], timings: dict[str, Any], proven
     run are embedded again when ``verify report`` re-renders."""
     (out / "results.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     (out / "timings.json").write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
-    figures = {"Figure 1: the limiting network": save_figure(figure_limit_network(), out, "figure1")}
+    claims = [ClaimResult.from_dict(d) for d in doc["claims"]]
+    mutations = [ClaimResult.from_dict(d) for d in doc["mutations"]]
+    figures = {"Claim dependency graph": save_figure(figure_dependencies(claims, mutations), out, "dependencies"),
+               "Figure 1: the limiting network": save_figure(figure_limit_network(), out, "figure1")}
     for title, stem, fig in extra_figures:
         figures[title] = save_figure(fig, out, stem)
     stored = (("figure2", "Figure 2: phase transitions"), ("figure3", "Figure 3: numerator lower bound vs f_B"),
