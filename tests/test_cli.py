@@ -78,3 +78,16 @@ def test_a_hypothesis_broken_on_purpose_is_never_certified():
 def test_trajectory_prints_phases_and_enclosures():
     result = RUNNER.invoke(app, ["trajectory", "--init", "0.7,0,-0.4,0", "--steps", "1000"])
     assert result.exit_code == 0 and "phases: 1001@0" in result.output and "gamma∈[" in result.output
+
+
+def test_trajectory_writes_a_plot(tmp_path):
+    out = tmp_path / "traj.png"
+    result = RUNNER.invoke(app, ["trajectory", "--scheme", "pytorch", "--index", "499", "--steps", "500",
+                                 "--plot", str(out)])
+    assert result.exit_code == 0 and "1111@0 -> 1001@6" in result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_trajectory_rejects_bad_init():
+    result = RUNNER.invoke(app, ["trajectory", "--init", "1,nan,0,0"])
+    assert result.exit_code == 2 and "init.b1='nan'" in result.output

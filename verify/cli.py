@@ -256,8 +256,10 @@ def report(source: Annotated[Path, typer.Argument(help="folder holding results.j
 def trajectory(init: Annotated[str | None, Opt(help="exact w1,b1,w2,b2 (e.g. 0.7,0,-0.4,0)")] = None,
                scheme: SchemeOpt = "he", seed: SeedOpt = 0, index: Annotated[int, Opt(help="init index")] = 0,
                eta: EtaOpt = "0.1", steps: Annotated[int, Opt(help="GD steps")] = 10_000,
-               prec: Annotated[int, Opt(help="bits")] = 128, backend: BackendOpt = "arb") -> None:
-    """One init: its certified phases, enclosures at log-spaced steps, loss and margin."""
+               prec: Annotated[int, Opt(help="bits")] = 128, backend: BackendOpt = "arb",
+               plot: Annotated[Path | None, Opt(help="write a PNG of loss, margin and parameters here")] = None
+               ) -> None:
+    """One init: its certified phases, enclosures at log-spaced steps, loss and margin (and a plot)."""
     from verify.arith import Enclosure
     from verify.dynamics.gd import run_gd
     from verify.dynamics.schedule import RecordSchedule
@@ -269,22 +271,64 @@ def trajectory(init: Annotated[str | None, Opt(help="exact w1,b1,w2,b2 (e.g. 0.7
         problem = settings.problem()
         theta0 = problem.network.check_params(init.split(","), "init") if init else \
             sample_init(problem.network, scheme, seed, index)
-        traj = run_gd(problem, theta0, steps, backend=backend, prec=prec, schedule=RecordSchedule(per_decade=1))
+        traj = run_gd(problem, theta0, steps, backend=backend, prec=prec,
+                      schedule=RecordSchedule(per_decade=20 if plot else 1))
     except VerifyError as exc:
         _fail(str(exc))
     typer.echo(f"theta0 = ({', '.join(str(q) for q in theta0)}), eta = {settings.eta}")
     typer.echo(f"status: {traj.status} at {traj.prec} bits" + (f" — {traj.reason}" if traj.reason else ""))
     typer.echo("phases: " + " -> ".join(f"{p}@{t}" for t, p in traj.phases))
+    series: dict[str, list[float]] = {"t": [], "loss": [], "margin": []}
     for rec in traj.records:
         th = traj.enclosures(rec)
         try:
             gamma = robustness_margin(problem, [Enclosure(traj.backend, v) for v in rec.theta])
             g = f"[{float(gamma.lower):.12g}, {float(gamma.upper):.12g}]"
         except VerifyError:
-            g = "undecided"
+            gamma, g = None, "undecided"
+        series["t"].append(rec.t)
+        series["loss"].append(float(traj.loss(rec)))
+        series["margin"].append(float(gamma) if gamma is not None else float("nan"))
+        for k, v in th.items():
+            series.setdefault(k, []).append(float(v))
+        if plot and rec.t not in {r.t for r in traj.records[:: max(len(traj.records) // 12, 1)]}:
+            continue
         params = "  ".join(f"{k}={float(v.mid):+.12f}" for k, v in th.items())
         typer.echo(f"t={rec.t:>8}  {rec.pattern}  {params}  L≈{float(traj.loss(rec)):.6g}  gamma∈{g}  "
                    f"width≤{float(traj.max_width(rec)):.2g}")
+    if plot:
+        _plot_trajectory(series, traj.phases, plot)
+        typer.echo(f"plot: {plot}")
+
+
+def _plot_trajectory(series: dict[str, list[float]], phases: list[tuple[int, str]], path: Path) -> None:
+    """Loss, margin and parameters against t (log axis), phase changes marked (plot values only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [max(x, 1) for x in series["t"]]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    axes[0].plot(t, series["loss"])
+    axes[0].set_yscale("log")
+    axes[0].set_title("loss L(theta_t)")
+    axes[1].plot(t, series["margin"])
+    axes[1].set_title("robustness margin gamma(theta_t) (gamma* = 1)")
+    for name, values in series.items():
+        if name not in {"t", "loss", "margin"}:
+            axes[2].plot(t, values, label=name)
+    axes[2].legend(fontsize=7)
+    axes[2].set_title("parameters")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("t")
+        for start, _ in phases[1:]:
+            ax.axvline(max(start, 1), color="grey", ls=":", lw=0.8)
+    fig.suptitle("phases: " + " -> ".join(f"{p}@{s}" for s, p in phases), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def main() -> None:
