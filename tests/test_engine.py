@@ -102,15 +102,17 @@ def test_logistic_loss_contains_reference(backend):
 
 def test_loss_enclosure_contains_reference_loss():
     import mpmath
+    from mpmath.libmp import to_rational
 
     theta0 = sample_init(PAPER_A.network, "he", seed=1, index=2)
     run = run_gd(PAPER_A, theta0, 0)
-    w1, b1, w2, b2 = (mpmath.mpf(q.numerator) / q.denominator for q in theta0)
-    relu = lambda z: max(z, 0)  # noqa: E731
-    phi = [relu(w1 * x + b1) - relu(w2 * x + b2) for x in (1, -1)]
-    loss = (mpmath.exp(-phi[0]) + mpmath.exp(phi[1])) / 2
-    lo, hi = run.backend.lower(run.final.loss), run.backend.upper(run.final.loss)
-    assert float(lo) <= float(loss) <= float(hi) or lo <= Fraction(str(loss)) <= hi
+    ctx = mpmath.MPContext()
+    ctx.prec = 600
+    w1, b1, w2, b2 = (ctx.mpf(q.numerator) / q.denominator for q in theta0)
+    phi = [max(w1 * x + b1, 0) - max(w2 * x + b2, 0) for x in (1, -1)]
+    loss = Fraction(*to_rational(((ctx.exp(-phi[0]) + ctx.exp(phi[1])) / 2)._mpf_))
+    assert run.backend.contains(run.final.loss, loss)
+    assert run.backend.width(run.final.loss) < Fraction(1, 10**30)
 
 
 def test_compiled_step_folds_exact_unit_coefficients():
