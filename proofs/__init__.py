@@ -29,6 +29,16 @@ def _papers() -> dict[str, Paper]:
     return {"paper_a": Paper("paper_a", catalog.TITLE, catalog.CLAIMS, catalog.MUTATIONS)}
 
 
+def find_claim(claim_id: str) -> Claim:
+    """The claim or mutation with this id, in any paper (a picklable lookup for worker processes)."""
+    papers = globals().get("PAPERS") or __getattr__("PAPERS")
+    for paper in papers.values():
+        for registry in (paper.CLAIMS, paper.MUTATIONS):
+            if claim_id in registry:
+                return registry[claim_id]
+    raise KeyError(claim_id)
+
+
 def __getattr__(name: str) -> Any:
     if name == "PAPERS":
         papers = _papers()
@@ -37,4 +47,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'proofs' has no attribute {name!r}")
 
 
-__all__ = ["PAPERS", "Paper"]
+__all__ = ["PAPERS", "Paper", "find_claim"]

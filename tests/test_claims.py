@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import verify.checks.claim as claim_mod
+import verify.dynamics.sweep as sweep_mod
 from proofs import PAPERS
 from proofs.paper_a import checks as ck
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
@@ -141,22 +141,33 @@ def test_degenerate_interval_too_short_horizon_is_inconclusive():
 
 
 # --- the runner -----------------------------------------------------------------------------
-def test_one_trajectory_per_init_and_once_scope(monkeypatch):
-    calls = []
-    real = claim_mod.run_gd
+@pytest.mark.parametrize("backend", ["batch", "arb"])
+def test_one_trajectory_per_init_and_once_scope(monkeypatch, backend):
+    """Each init runs GD once whatever the number of claims (plus once on Arb if it is escalated)."""
+    batch_lanes, engine_runs = [], []
+    real_batch, real_engine = sweep_mod.bt.run_batch, sweep_mod.SweepSpec.engine_run
 
-    def counting(*args, **kwargs):
-        calls.append(args[1])
-        return real(*args, **kwargs)
+    def counting_batch(problem, inits, *args, **kwargs):
+        batch_lanes.extend(inits)
+        return real_batch(problem, inits, *args, **kwargs)
 
-    monkeypatch.setattr(claim_mod, "run_gd", counting)
+    def counting_engine(spec, theta0):
+        engine_runs.append(tuple(theta0))
+        return real_engine(spec, theta0)
+
+    monkeypatch.setattr(sweep_mod.bt, "run_batch", counting_batch)
+    monkeypatch.setattr(sweep_mod.SweepSpec, "engine_run", counting_engine)
     once_calls = []
     once = Claim("probe-once", "t", "s", "src", (), lambda c: once_calls.append(c.theta0) or Outcome(
         Status.CERTIFIED, "ok"), scope="once")
-    settings = SETTINGS.with_(inits=5)
+    settings = SETTINGS.with_(inits=5, backend=backend)
     progress: list[int] = []
     res = check_claims(ALL_TRUE + [once], settings, progress=progress.append)
-    assert len(calls) == 5 and once_calls == [None] and progress == [1, 2, 3, 4, 5]
+    if backend == "batch":
+        assert len(batch_lanes) == 5 and len(engine_runs) == res[1].engines["escalated"]
+    else:
+        assert batch_lanes == [] and len(engine_runs) == 5
+    assert once_calls == [None] and progress == sorted(progress) and progress[-1] == 5
     default = sample_inits(NET, settings.scheme, settings.seed, settings.inits)
     assert [tuple(str(q) for q in th) for th in default] == [o.theta0 for o in res[1].outcomes]
     assert all(r.config == settings.to_dict() for r in res)

@@ -35,7 +35,8 @@ SeedOpt = Annotated[int | None, Opt(help="seed of the init sampler")]
 EtaOpt = Annotated[str | None, Opt(help="step size, exact (e.g. 0.1 or 1/10)")]
 StepsOpt = Annotated[int | None, Opt(help="GD steps per init")]
 PrecOpt = Annotated[int | None, Opt(help="working precision in bits")]
-BackendOpt = Annotated[str | None, Opt(help="arb | mpmath")]
+BackendOpt = Annotated[str | None, Opt(help="batch (float64 lanes, escalated to arb) | arb | mpmath")]
+WorkersOpt = Annotated[int | None, Opt(help="worker processes (default: every core)")]
 ConfigOpt = Annotated[Path | None, Opt(help="TOML file of settings (keys of CheckSettings)")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="no progress bars")]
 
@@ -64,26 +65,38 @@ def _paper():
     return PAPERS["paper_a"]
 
 
-def _check(claims: list, settings: CheckSettings, quiet: bool, label: str) -> list[ClaimResult]:
-    """All claims over the settings' inits, one shared GD run per init."""
+def _workers(workers: int | None) -> int:
+    from verify.dynamics.sweep import default_workers
+
+    if workers is None:
+        return default_workers()
+    if workers < 1:
+        raise InvalidArgument("workers", workers, "must be >= 1")
+    return workers
+
+
+def _check(claims: list, settings: CheckSettings, quiet: bool, label: str, workers: int) -> list[ClaimResult]:
+    """All claims over the settings' inits, one shared GD run per init, in ``workers`` processes."""
+    from proofs import find_claim
     from verify.checks.runner import check_claims
 
     with tqdm(total=settings.inits, desc=f"{label} ({settings.scheme})", disable=quiet, leave=False) as bar:
-        return check_claims(claims, settings, progress=lambda k: bar.update(1))
+        return check_claims(claims, settings, progress=lambda k: bar.update(k - bar.n), lookup=find_claim,
+                            workers=workers)
 
 
 MUTATION_SCHEMES = ("he", "pytorch", "normal")
 
 
-def _mutation_guard(mutations: list, settings: CheckSettings, quiet: bool) -> list[ClaimResult]:
+def _mutation_guard(mutations: list, settings: CheckSettings, quiet: bool, workers: int) -> list[ClaimResult]:
     """Check each mutation on the configured scheme; one that scheme cannot exercise (nothing
     admitted or not refuted) is tried on the other schemes before it is reported unrefuted."""
-    results = {r.claim_id: r for r in _check(mutations, settings, quiet, "mutations")}
+    results = {r.claim_id: r for r in _check(mutations, settings, quiet, "mutations", workers)}
     for scheme in MUTATION_SCHEMES:
         pending = [m for m in mutations if results[m.id].verdict is not Status.REFUTED]
         if not pending or scheme == settings.scheme:
             continue
-        for r in _check(pending, settings.with_(scheme=scheme), quiet, "mutations"):
+        for r in _check(pending, settings.with_(scheme=scheme), quiet, "mutations", workers):
             if r.verdict is Status.REFUTED:
                 results[r.claim_id] = r
     return [results[m.id] for m in mutations]
@@ -93,6 +106,14 @@ def _bad(claims: list[ClaimResult], mutations: list[ClaimResult]) -> list[str]:
     problems = [f"claim {r.claim_id} is REFUTED" for r in claims if r.verdict is Status.REFUTED]
     problems += [f"mutation {r.claim_id} was NOT refuted" for r in mutations if r.verdict is not Status.REFUTED]
     return problems
+
+
+def _engines_line(engines: dict[str, Any]) -> str:
+    """E.g. ``batch-f64 993, arb 7 (escalated: 5 undecided sign, 2 inconclusive claim)``."""
+    line = ", ".join(f"{name} {count}" for name, count in engines["engines"].items())
+    if engines["escalated"]:
+        line += " (escalated: " + "; ".join(f"{c} {why}" for why, c in engines["escalation_reasons"].items()) + ")"
+    return line
 
 
 def _summary_line(r: ClaimResult) -> str:
@@ -127,21 +148,24 @@ def list_claims() -> None:
 def check(claim: Annotated[str, typer.Argument(help="claim or mutation id (see `verify list`)")],
           inits: InitsOpt = None, scheme: SchemeOpt = None, seed: SeedOpt = None, eta: EtaOpt = None,
           steps: StepsOpt = None, prec: PrecOpt = None, backend: BackendOpt = None, config: ConfigOpt = None,
-          quiet: QuietOpt = False) -> None:
+          workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
     """Check one claim over many inits; print status counts and the smallest counterexample."""
     try:
         settings = _settings(config, inits=inits, scheme=scheme, seed=seed, eta=eta, steps=steps, prec=prec,
                              backend=backend)
+        workers = _workers(workers)
         paper = _paper()
         registry = {**paper.CLAIMS, **paper.MUTATIONS}
         if claim not in registry:
             raise InvalidArgument("claim", claim, f"is not a known claim; see `verify list` ({len(registry)} known)")
         t0 = time.perf_counter()
-        r = _check([registry[claim]], settings, quiet, "checking")[0]
+        r = _check([registry[claim]], settings, quiet, "checking", workers)[0]
         wall = time.perf_counter() - t0
     except VerifyError as exc:
         _fail(str(exc))
     typer.echo(_summary_line(r) + f"  ({wall:.1f} s, scheme {settings.scheme}, {settings.inits} inits)")
+    if r.engines:
+        typer.echo(f"    engines: {_engines_line(r.engines)}")
     _print_counterexample(r)
     for o in r.outcomes:
         if o.outcome.status is Status.INCONCLUSIVE:
@@ -170,7 +194,7 @@ def run(out: Annotated[Path, Opt(help="report root; the report goes to OUT/paper
         quiet: QuietOpt = False,
         fig3_inits: Annotated[int, Opt(help="GD inits per scheme for Figures 2-3 (0 skips them)")] = 10_000,
         rate_steps: Annotated[int, Opt(help="GD steps of the rate plot (0 skips it)")] = 100_000,
-        workers: Annotated[int, Opt(help="worker processes for the Figure-3 sweep")] = 2) -> None:
+        workers: WorkersOpt = None) -> None:
     """The main job: every claim of paper A and every mutation, Figures 1-3 and the rate plot,
     then the report in OUT/paper_a."""
     from verify.report import paper_a_figures as pf
@@ -180,24 +204,27 @@ def run(out: Annotated[Path, Opt(help="report root; the report goes to OUT/paper
     try:
         settings = _settings(config, inits=inits, scheme=scheme, seed=seed, eta=eta, steps=steps, prec=prec,
                              backend=backend)
+        workers = _workers(workers)
+        for name, value in (("fig3-inits", fig3_inits), ("rate-steps", rate_steps)):
+            if value < 0:
+                raise InvalidArgument(name, value, "must be >= 0")
         paper = _paper()
-        claims = _check(list(paper.CLAIMS.values()), settings, quiet, "claims")
+        claims = _check(list(paper.CLAIMS.values()), settings, quiet, "claims", workers)
         t_claims = time.perf_counter() - t0
-        mutations = _mutation_guard(list(paper.MUTATIONS.values()), settings, quiet)
+        mutations = _mutation_guard(list(paper.MUTATIONS.values()), settings, quiet, workers)
     except VerifyError as exc:
         _fail(str(exc))
     t_mut = time.perf_counter() - t0 - t_claims
-    for name, value in (("fig3-inits", fig3_inits), ("rate-steps", rate_steps), ("workers", workers)):
-        if value < 0 or (name == "workers" and value < 1):
-            _fail(f"{name}={value} must be {'>= 1' if name == 'workers' else '>= 0'}")
     extra_figures, summaries = [], {}
     if fig3_inits:
         sweeps = {}
         for scheme in ("he", "xavier", "pytorch"):
             if not quiet:
                 typer.echo(f"Figure 3 sweep: {fig3_inits} {scheme} inits, {settings.steps} steps ...", err=True)
-            sweeps[scheme] = pf.convergence_sweep(settings, scheme, fig3_inits, workers)
-            summaries[scheme] = pf.sweep_summary(scheme, sweeps[scheme])
+            with tqdm(total=fig3_inits, desc=f"Figure 3 ({scheme})", disable=quiet, leave=False) as bar:
+                sweeps[scheme], engines = pf.convergence_sweep(settings, scheme, fig3_inits, workers,
+                                                               progress=lambda k: bar.update(k - bar.n))
+            summaries[scheme] = pf.sweep_summary(scheme, sweeps[scheme], engines)
         extra_figures += [("Figure 2: phase transitions", "figure2", pf.figure2(summaries)),
                           ("Figure 3: numerator lower bound vs f_B", "figure3", pf.figure3(sweeps, summaries))]
     if rate_steps:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from proofs.paper_a import derivations as der
-from verify.arith import Enclosure, Tri, get_backend
+from verify.arith import Enclosure, Tri
 from verify.checks.claim import Case
 from verify.checks.result import Outcome, Status
 from verify.dynamics.trajectory import StepRecord, Trajectory
@@ -173,7 +173,7 @@ def limit_network_checker(theta_star: Sequence[object] = THETA_STAR, gamma: obje
 
     def check(case: Case) -> Outcome:
         s = case.settings
-        be = get_backend(s.backend, s.prec)
+        be = s.arith()
         problem = paper_a_problem(s.eta, s.loss)
         with be.working_precision():
             g = robustness_margin(problem, [Enclosure.of(be, q) for q in ts])
@@ -309,7 +309,7 @@ def criterion_holds(case: Case) -> Tri:
     """``eta < e^{min(u0, v0)}`` (``u0 = w1 + b1``, ``v0 = b2 - w2``), three-valued."""
     w1, b1, w2, b2 = case.theta0
     m = min(w1 + b1, b2 - w2)
-    be = get_backend(case.settings.backend, case.settings.prec)
+    be = case.settings.arith()
     with be.working_precision():
         return Enclosure.of(be, case.settings.eta) < Enclosure.of(be, m).exp()
 

@@ -45,6 +45,11 @@ class ArbBackend(Backend):
         with self.working_precision():
             return arb(fmpq(q.numerator, q.denominator))
 
+    def from_doubles(self, lo: float, hi: float) -> arb:
+        # arb(double) is exact; the union rounds outward, so the ball contains [lo, hi]
+        with self.working_precision():
+            return arb(lo).union(arb(hi)) if lo != hi else arb(lo)
+
     def lower(self, x: arb) -> Fraction:
         self._require_finite(x)
         return _exact_arb_to_fraction(x.mid()) - _exact_arb_to_fraction(x.rad())

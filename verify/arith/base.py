@@ -60,6 +60,10 @@ class Backend(ABC):
     def exact(self, q: Fraction) -> Native:
         """Smallest convenient enclosure of the rational ``q``."""
 
+    def from_doubles(self, lo: float, hi: float) -> Native:
+        """An enclosure of the interval ``[lo, hi]`` between two doubles (taken exactly)."""
+        return self.hull(self.exact(Fraction(lo)), self.exact(Fraction(hi)))
+
     @abstractmethod
     def lower(self, x: Native) -> Fraction:
         """An exact rational ``<=`` every point of ``x``."""

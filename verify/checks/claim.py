@@ -21,7 +21,7 @@ from functools import cached_property
 
 from verify.checks.result import Outcome
 from verify.checks.settings import CheckSettings
-from verify.dynamics.gd import run_gd
+from verify.dynamics.sweep import certified_run
 from verify.dynamics.trajectory import Trajectory
 from verify.model.network import Problem
 
@@ -43,7 +43,7 @@ class Case:
         s = self.settings
         if self.theta0 is None:
             raise ValueError("a claim of scope 'once' has no trajectory")
-        return run_gd(self.problem, self.theta0, s.steps, backend=s.backend, prec=s.prec, max_prec=s.max_prec)
+        return certified_run(s.sweep_spec(), self.theta0)[1]
 
     def theta0_strings(self) -> tuple[str, ...]:
         return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()

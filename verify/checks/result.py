@@ -79,6 +79,7 @@ class ClaimResult:
     config: dict[str, Any]
     outcomes: tuple[InitOutcome, ...]
     counterexample: InitOutcome | None = None
+    engines: dict[str, Any] | None = None  # which engines certified the inits, and why any were escalated
 
     @property
     def counts(self) -> dict[str, int]:
@@ -110,6 +111,7 @@ class ClaimResult:
             "counts": self.counts,
             "verdict": self.verdict.value,
             "counterexample": self.counterexample.to_dict() if self.counterexample else None,
+            "engines": self.engines,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
@@ -121,4 +123,5 @@ class ClaimResult:
             tuple(d["depends_on"]), d.get("mutation_of"), d["config"],
             tuple(InitOutcome.from_dict(o) for o in d["outcomes"]),
             InitOutcome.from_dict(cx) if cx else None,
+            d.get("engines"),
         )

@@ -1,8 +1,12 @@
 """Check a list of claims over a set of exact inits, sharing one GD trajectory per init.
 
-For each init the runner builds ONE :class:`~verify.checks.claim.Case`; every per-init claim
-reads the same cached trajectory, so each GD run happens once whatever the number of claims.
-Claims of scope ``"once"`` run a single time on ``Case(settings, None)``.
+The inits go through one sweep (:mod:`verify.dynamics.sweep`: the float64 batch backend, with
+escalation to Arb, in worker processes when a picklable ``lookup`` of the claims by id is
+given). For each init the runner builds ONE :class:`~verify.checks.claim.Case` holding its
+trajectory; every per-init claim reads it, so each GD run happens once whatever the number of
+claims. When a claim is inconclusive on a float64 trajectory, the init is run again on Arb and
+all its claims are checked again there (a lane escalated for that reason says so). Claims of
+scope ``"once"`` run a single time on ``Case(settings, None)``.
 
 Per claim and init the outcome is:
 
@@ -24,10 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from fractions import Fraction
+from functools import partial
 
 from verify.checks.claim import Case, Claim
 from verify.checks.result import ClaimResult, InitOutcome, Outcome, Status
 from verify.checks.settings import CheckSettings
+from verify.dynamics.batch import ENGINE as BATCH_ENGINE
+from verify.dynamics.sweep import Lane, sweep
+from verify.dynamics.trajectory import Trajectory
 from verify.errors import UndecidableError
 from verify.init.schemes import sample_inits
 
@@ -65,6 +73,30 @@ def smallest_refutation(outcomes: Sequence[InitOutcome]) -> InitOutcome | None:
     return min(refuted, key=lambda o: (_l1(o.theta0), o.index))
 
 
+ESCALATED_FOR_CLAIMS = "a claim was inconclusive on the float64 enclosures"
+
+
+def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside: bool, index: int,
+                traj: Trajectory, lane: Lane) -> tuple[Lane | None, list[Outcome]]:
+    """Every per-init claim on one init's trajectory; an inconclusive claim on a float64
+    trajectory sends the init to Arb and checks again (the new lane is returned then)."""
+    def on(trajectory: Trajectory) -> list[Outcome]:
+        case = Case(settings, trajectory.theta0, index)
+        case.__dict__["trajectory"] = trajectory  # the cached property, already computed
+        return [_run_one(claim, case, check_outside) for claim in claims]
+
+    outcomes = on(traj)
+    if lane.engine == BATCH_ENGINE and any(o.status is Status.INCONCLUSIVE for o in outcomes):
+        spec = settings.sweep_spec()
+        return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), on(spec.engine_run(traj.theta0))
+    return None, outcomes
+
+
+def _check_init_by_id(claim_ids: tuple[str, ...], lookup: Callable[[str], Claim], settings: CheckSettings,
+                      check_outside: bool, index: int, traj: Trajectory, lane: Lane) -> tuple[Lane | None, list]:
+    return _check_init([lookup(cid) for cid in claim_ids], settings, check_outside, index, traj, lane)
+
+
 def check_claims(
     claims: list[Claim],
     settings: CheckSettings,
@@ -72,25 +104,38 @@ def check_claims(
     progress: Callable[[int], None] | None = None,
     *,
     check_outside: bool = False,
+    lookup: Callable[[str], Claim] | None = None,
+    workers: int | None = None,
 ) -> list[ClaimResult]:
     """Check every claim; per-init claims on ``inits`` (default: ``settings.inits`` samples of
-    ``settings.scheme`` under ``settings.seed``). ``progress(k)`` is called after the k-th init."""
+    ``settings.scheme`` under ``settings.seed``). ``progress(k)`` is called as inits finish.
+
+    ``lookup`` (a module-level function mapping a claim id to its claim) lets worker processes
+    find the claims; without it everything runs in this process. ``workers`` defaults to every
+    core.
+    """
     per_init = [c for c in claims if c.scope != ONCE]
     outcomes: dict[str, list[InitOutcome]] = {c.id: [] for c in claims}
     for claim in claims:
         if claim.scope == ONCE:
             outcomes[claim.id].append(InitOutcome(0, (), _run_one(claim, Case(settings, None, 0), check_outside)))
+    engines = None
     if per_init:
         if inits is None:
             problem = settings.problem()
             inits = sample_inits(problem.network, settings.scheme, settings.seed, settings.inits)
-        for k, theta0 in enumerate(inits):
-            case = Case(settings, tuple(theta0), k)
-            names = case.theta0_strings()
-            for claim in per_init:
-                outcomes[claim.id].append(InitOutcome(k, names, _run_one(claim, case, check_outside)))
-            if progress is not None:
-                progress(k + 1)
+        if lookup is None:
+            reduce = partial(_check_init, tuple(per_init), settings, check_outside)
+            workers = 1
+        else:
+            reduce = partial(_check_init_by_id, tuple(c.id for c in per_init), lookup, settings, check_outside)
+        result = sweep(settings.sweep_spec(), inits, reduce, workers=workers, progress=progress)
+        for k, (lane, (new_lane, outs)) in enumerate(zip(result.lanes, result.values, strict=True)):
+            result.lanes[k] = new_lane or lane
+            names = tuple(str(q) for q in inits[k])
+            for claim, out in zip(per_init, outs, strict=True):
+                outcomes[claim.id].append(InitOutcome(k, names, out))
+        engines = result.summary()
     config = settings.to_dict()
     results = []
     for claim in claims:
@@ -99,5 +144,6 @@ def check_claims(
             claim_id=claim.id, title=claim.title, statement=claim.statement, source=claim.source,
             hypotheses=tuple(claim.hypotheses), depends_on=tuple(claim.depends_on), mutation_of=claim.mutation_of,
             config=config, outcomes=outs, counterexample=smallest_refutation(outs),
+            engines=engines if claim.scope != ONCE else None,
         ))
     return results

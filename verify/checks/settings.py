@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from fractions import Fraction
 from typing import Any
 
-from verify.arith import BACKENDS
+from verify.arith import Backend, get_backend
 from verify.arith.base import check_prec
+from verify.dynamics.schedule import RecordSchedule
+from verify.dynamics.sweep import BATCH, ENGINES, SweepSpec
 from verify.errors import InvalidArgument
 from verify.exact import to_exact
 from verify.init.schemes import SCHEMES
@@ -38,7 +40,7 @@ class CheckSettings:
     steps: int = 2000
     prec: int = 128
     max_prec: int = 1024
-    backend: str = "arb"
+    backend: str = BATCH
     loss: str = "exponential"
 
     def __post_init__(self) -> None:
@@ -57,8 +59,8 @@ class CheckSettings:
             raise InvalidArgument("max_prec", self.max_prec, "must be an integer number of bits") from None
         if self.max_prec < self.prec:
             raise InvalidArgument("max_prec", self.max_prec, f"must be >= prec={self.prec}")
-        if self.backend not in BACKENDS:
-            raise InvalidArgument("backend", self.backend, f"must be one of {sorted(BACKENDS)}")
+        if self.backend not in ENGINES:
+            raise InvalidArgument("backend", self.backend, f"must be one of {list(ENGINES)}")
         if self.loss not in LOSSES:
             raise InvalidArgument("loss", self.loss, f"must be one of {list(LOSSES)}")
 
@@ -76,6 +78,15 @@ class CheckSettings:
 
     def problem(self) -> Problem:
         return paper_a_problem(self.eta, self.loss)
+
+    def arith(self) -> Backend:
+        """The arbitrary-precision backend for computations outside GD (Arb when GD runs batched)."""
+        return get_backend("arb" if self.backend == BATCH else self.backend, self.prec)
+
+    def sweep_spec(self, schedule: RecordSchedule | None = None) -> SweepSpec:
+        """How to run GD on many inits under these settings (see :mod:`verify.dynamics.sweep`)."""
+        return SweepSpec(self.problem(), self.steps, self.backend, self.prec, self.max_prec,
+                         schedule or RecordSchedule())
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

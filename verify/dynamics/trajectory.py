@@ -43,12 +43,14 @@ class Trajectory:
     reason: str | None = None
     failed_step: int | None = None
     precisions_tried: tuple[int, ...] = ()
+    engine: str | None = None  # what computed the enclosures, when not ``backend`` itself (e.g. "batch-f64")
     records: list[StepRecord] = field(default_factory=list)
     phases: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def prec(self) -> int:
-        return self.backend.prec
+        """The precision the enclosures were computed at (53 for the float64 batch backend)."""
+        return self.precisions_tried[-1] if self.precisions_tried else self.backend.prec
 
     @property
     def certified(self) -> bool:
@@ -88,7 +90,7 @@ class Trajectory:
             "status": self.status,
             "reason": self.reason,
             "failed_step": self.failed_step,
-            "backend": self.backend.name,
+            "backend": self.engine or self.backend.name,
             "prec": self.prec,
             "precisions_tried": list(self.precisions_tried),
             "steps_requested": self.steps_requested,

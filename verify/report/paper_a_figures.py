@@ -1,8 +1,9 @@
 """Paper A's Figures 2 and 3 and the rate plot, computed from certified GD runs.
 
-* :func:`convergence_sweep` runs many inits per scheme (two worker processes) and keeps,
-  per init, the certified phase path, whether ``L < 1/2`` is certified at the end, and the
-  Figure-3 quantity ``min{|b2 - b1|, |w1(0) + w2(0)|/2}`` (enclosure midpoint; a plot value).
+* :func:`convergence_sweep` runs many inits per scheme through one sweep (the float64 batch
+  backend on every core, lanes it cannot certify escalated to Arb) and keeps, per init, the
+  certified phase path, whether ``L < 1/2`` is certified at the end, and the Figure-3 quantity
+  ``min{|b2 - b1|, |w1(0) + w2(0)|/2}`` (enclosure midpoint; a plot value).
 * :func:`sweep_summary` gives counts, a 95% Wilson interval and a Kolmogorov-Smirnov p-value
   against the density ``f_B`` derived in :mod:`proofs.paper_a.derivations` (zero-bias Gaussian
   schemes only; PyTorch's uniform biases are outside its hypotheses).
@@ -12,56 +13,49 @@ Every number stored is deterministic for a given seed: no wall times.
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 from verify.checks.settings import CheckSettings
+from verify.dynamics.sweep import Lane
+from verify.dynamics.trajectory import Trajectory
 
 SIGMA2 = {"he": Fraction(2), "xavier": Fraction(2, 3)}  # fan_in = 1, fan_out = 2
 PAPER_CONVERGED, PAPER_TOTAL = 2368, 10_000
 
 
-def _one_chunk(args: tuple[dict[str, Any], str, int, int]) -> list[dict[str, Any]]:
-    from verify.dynamics.gd import run_gd
+def convergence_row(index: int, run: Trajectory, lane: Lane) -> dict[str, Any]:
+    """One init of the Figure-3 sweep: its certified phase path, whether ``L < 1/2`` is certified at
+    the end, and ``min{|b2 - b1|, |w1(0) + w2(0)|/2}`` (a plot value, from the enclosure's centre)."""
+    row: dict[str, Any] = {"index": index, "status": run.status, "path": [p for _, p in run.phases],
+                           "engine": lane.engine, "escalated": lane.escalated}
+    if run.certified:
+        be, final, theta0 = run.backend, run.final, run.theta0
+        row["converged"] = be.upper(final.loss) < Fraction(1, 2)
+        th = run.enclosures(final)
+        num = abs(float((th["b2"] - th["b1"]).mid))
+        limit = abs(float(theta0[0] + theta0[2])) / 2
+        row["fig3"] = min(num, limit)
+        row["limit"] = limit
+    return row
+
+
+def convergence_sweep(settings: CheckSettings, scheme: str, count: int, workers: int | None = None,
+                      progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Certified GD on inits ``0 .. count-1`` of ``scheme`` (one sweep, see
+    :mod:`verify.dynamics.sweep`): the rows in index order, and which engines certified them."""
     from verify.dynamics.schedule import RecordSchedule
-    from verify.init.schemes import sample_init
+    from verify.dynamics.sweep import sweep
+    from verify.init.schemes import sample_inits
 
-    settings_dict, scheme, start, stop = args
-    settings = CheckSettings.from_mapping({**settings_dict, "eta": settings_dict["eta"]})
-    problem = settings.problem()
-    rows = []
-    for index in range(start, stop):
-        theta0 = sample_init(problem.network, scheme, settings.seed, index)
-        run = run_gd(problem, theta0, settings.steps, prec=settings.prec, max_prec=settings.max_prec,
-                     schedule=RecordSchedule(per_decade=0))
-        row: dict[str, Any] = {"index": index, "status": run.status, "path": [p for _, p in run.phases]}
-        if run.certified:
-            be, final = run.backend, run.final
-            row["converged"] = be.upper(final.loss) < Fraction(1, 2)
-            th = run.enclosures(final)
-            num = abs(float((th["b2"] - th["b1"]).mid))
-            limit = abs(float(theta0[0] + theta0[2])) / 2
-            row["fig3"] = min(num, limit)
-            row["limit"] = limit
-        rows.append(row)
-    return rows
+    inits = sample_inits(settings.problem().network, scheme, settings.seed, count)
+    result = sweep(settings.sweep_spec(RecordSchedule(per_decade=0)), inits, convergence_row, workers=workers,
+                   progress=progress)
+    return result.values, result.summary()
 
 
-def convergence_sweep(settings: CheckSettings, scheme: str, count: int, workers: int = 2) -> list[dict[str, Any]]:
-    """Certified GD on inits ``0 .. count-1`` of ``scheme``; rows in index order."""
-    chunks = max(workers * 4, 1)
-    bounds = [(count * k // chunks, count * (k + 1) // chunks) for k in range(chunks)]
-    jobs = [(settings.to_dict(), scheme, a, b) for a, b in bounds if b > a]
-    if workers <= 1:
-        parts = [_one_chunk(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_one_chunk, jobs))
-    return [row for part in parts for row in part]
-
-
-def sweep_summary(scheme: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def sweep_summary(scheme: str, rows: list[dict[str, Any]], engines: dict[str, Any] | None = None) -> dict[str, Any]:
     """Convergence count with a 95% Wilson interval; KS p-value of the Figure-3 quantity vs f_B."""
     from scipy import integrate, stats
 
@@ -80,6 +74,7 @@ def sweep_summary(scheme: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "paper": {"converged": PAPER_CONVERGED, "inits": PAPER_TOTAL},
         "paper_inside_wilson95": bool(ci and ci.low <= PAPER_CONVERGED / PAPER_TOTAL <= ci.high),
         "edges": dict(sorted(edges.items())),
+        "engines": engines,
     }
     if scheme in SIGMA2 and k >= 5:
         from proofs.paper_a.derivations import fb_callable

@@ -1,0 +1,137 @@
+"""Rigorous float64 interval arithmetic, as numba-compiled scalar functions.
+
+An interval is a pair of IEEE-754 doubles ``(lo, hi)`` with ``lo <= x <= hi`` for the exact
+real ``x`` it encloses. Every function here returns an interval containing the exact result of
+the operation on every point of its inputs. The code runs in the CPU's default rounding mode,
+round-to-nearest, without fast-math (numba's default: no FMA contraction, no reassociation),
+and pushes each rounded result outward with :func:`down` / :func:`up`.
+
+**Why one outward step covers a rounding.** If ``f = fl(r)`` is the correctly rounded value of
+a real ``r``, then ``pred(f) < r < succ(f)``. For a normal ``f`` with ``2^e <= |f| < 2^(e+1)``,
+``|f| * 2^-52 >= 2^(e-52) = ulp(f)`` (exactly, or rounded up from it), so the exact value of
+``f - (|f| * 2^-52 + 2^-1074)`` is at most ``f - ulp(f) <= pred(f)``; rounding is monotone
+and fixes the double ``pred(f)``, so :func:`down` returns at most ``pred(f) < r``. The
+``2^-1074`` term (the ulp of every subnormal) covers subnormal and zero ``f``. An overflow
+gives ``inf`` or ``nan``, which the kernels treat as "not certified".
+
+**Elementary functions.** ``exp`` comes from numpy (``numpy.exp`` on whole arrays, between the
+compiled kernels) and ``log1p`` from the platform libm (glibc, called by numba for
+``math.log1p``). Neither is correctly rounded. numpy's float64 ``exp`` is SVML's on AVX-512
+machines (numpy PR #19478: "maximum ULP error across all the implementations is 4 ULP"), a
+table-driven algorithm proved within 0.77 ulp (PR #15648), or libm's; glibc's manual ("Known
+Maximum Errors in Math Functions") lists at most 1 ulp for double ``exp`` and ``log1p`` on
+x86_64. We assume at most :data:`LIBM_ULPS` = 4 ulp and widen each result by a relative
+:data:`LIBM_REL` = 2^-48 (16 ulp of the result) plus an absolute :data:`LIBM_ABS` = 2^-1070
+(for subnormal results, whose ulp is absolute). ``tests/test_f64.py`` checks the assumption
+against Arb on random and extreme arguments, on the machine the tests run on.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+from numba import njit
+
+ULP_SCALE = 2.0**-52  # |f| * ULP_SCALE >= ulp(f) for every normal double f
+TINY = 2.0**-1074  # the smallest positive subnormal, the ulp of every subnormal
+LIBM_ULPS = 4  # assumed bound on the error of exp and log1p, in ulps of the true result
+LIBM_REL = 2.0**-48  # relative widening of their results: 16 ulp >= 4 * LIBM_ULPS
+LIBM_ABS = 2.0**-1070  # absolute widening: 16 subnormal ulps
+
+
+@njit(inline="always")
+def down(f: float) -> float:
+    """A double ``< r`` for every real ``r`` with ``fl(r) = f`` (``nan`` when ``f = +inf``)."""
+    return f - (abs(f) * ULP_SCALE + TINY)
+
+
+@njit(inline="always")
+def up(f: float) -> float:
+    """A double ``> r`` for every real ``r`` with ``fl(r) = f`` (``nan`` when ``f = -inf``)."""
+    return f + (abs(f) * ULP_SCALE + TINY)
+
+
+@njit(inline="always")
+def add(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
+    """``[a] + [b]``."""
+    return down(al + bl), up(ah + bh)
+
+
+@njit(inline="always")
+def add_if(on: bool, al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
+    """``[a] + [b]`` when ``on``, else ``[a]`` unchanged (a select, so lane loops stay branch-free)."""
+    cl, ch = add(al, ah, bl, bh)
+    return (cl if on else al), (ch if on else ah)
+
+
+@njit(inline="always")
+def mul(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
+    """``[a] * [b]`` for finite intervals (branch-free)."""
+    p1, p2, p3, p4 = al * bl, al * bh, ah * bl, ah * bh
+    return down(min(min(p1, p2), min(p3, p4))), up(max(max(p1, p2), max(p3, p4)))
+
+
+@njit(inline="always")
+def mul_pos(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
+    """``[a] * [b]`` when both lie in ``[0, inf)``."""
+    return down(al * bl), up(ah * bh)
+
+
+@njit(inline="always")
+def div_int(xl: float, xh: float, n: int) -> tuple[float, float]:
+    """``[x] / n`` for a positive integer ``n``."""
+    return down(xl / n), up(xh / n)
+
+
+@njit(inline="always")
+def widen_exp(el: float, eh: float) -> tuple[float, float]:
+    """``exp([x])`` from ``el, eh``, the library's ``exp`` of ``x``'s two ends, widened by its
+    assumed error bound (see the module doc); ``exp`` is increasing, so the ends suffice."""
+    lo = down(el - el * LIBM_REL) - LIBM_ABS
+    return max(lo, 0.0), up(eh + eh * LIBM_REL) + LIBM_ABS
+
+
+@njit(inline="always")
+def exp_span(e: float, span: float) -> tuple[float, float]:
+    """``exp([x, x + span])`` from ``e``, the library's ``exp(x)``: one exponential, not two.
+
+    For ``0 <= s <= span <= 1``: ``exp(x + s) = exp(x) exp(s) <= exp(x) (1 + span + span^2)``,
+    because ``exp(s) - 1 - s = s^2 (1/2 + s/6 + ...) <= s^2 (e - 2)``. A span above 1 (or
+    ``nan``) gives an infinite upper end, which the kernels treat as not certified.
+    """
+    lo, hi = widen_exp(e, e)
+    factor = up(1.0 + up(span + up(span * span))) if span <= 1.0 else np.inf
+    return lo, up(hi * factor)
+
+
+@njit(inline="always")
+def log1p(xl: float, xh: float) -> tuple[float, float]:
+    """``log(1 + [x])`` for ``xl > -1``: libm's values widened by its assumed error bound."""
+    fl, fh = math.log1p(xl), math.log1p(xh)
+    return down(fl - abs(fl) * LIBM_REL) - LIBM_ABS, up(fh + abs(fh) * LIBM_REL) + LIBM_ABS
+
+
+@njit(inline="always")
+def logistic_weight(el: float, eh: float) -> tuple[float, float]:
+    """``e / (1 + e)`` for ``[e]`` in ``[0, inf)`` (increasing in ``e``): the logistic loss's ``-l'``."""
+    return max(down(el / up(1.0 + el)), 0.0), up(eh / down(1.0 + eh))
+
+
+def enclose(q: Fraction) -> tuple[float, float]:
+    """The tightest double interval around the exact rational ``q`` (a point when ``q`` is a double).
+
+    >>> enclose(Fraction(1, 2))
+    (0.5, 0.5)
+    >>> lo, hi = enclose(Fraction(1, 10)); Fraction(lo) < Fraction(1, 10) < Fraction(hi)
+    True
+    """
+    f = q.numerator / q.denominator  # correctly rounded
+    if f.as_integer_ratio() == (q.numerator, q.denominator):  # both in lowest terms
+        return f, f
+    if math.isinf(f):
+        raise OverflowError(f"{q} is outside the double range")
+    if Fraction(f) < q:
+        return f, math.nextafter(f, math.inf)
+    return math.nextafter(f, -math.inf), f

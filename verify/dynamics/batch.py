@@ -1,0 +1,267 @@
+"""The batch backend: certified GD on many exact inits at once, in float64 intervals.
+
+:func:`run_batch` encloses each exact init (and the data, output weights and ``eta/n``) in the
+tightest double intervals, decides each init's initial signs exactly, and steps every lane with
+the generated kernels of :mod:`verify.dynamics.batch_codegen` and ``numpy.exp``. Per step ``t``
+(the conventions of :mod:`verify.dynamics.gd`):
+
+* ``z_ji = <w_j, x_i> + b_j``; neuron ``j`` is active at ``x_i`` iff ``z_ji > 0``, certified by
+  the interval's ``lo > 0`` (inactive: ``hi <= 0``); a neuron never active so far keeps its
+  exact initial values, so its pattern is its exact initial sign;
+* ``e_i = exp(-y_i N(x_i))`` and ``G_i = (eta/n) e_i`` (exponential loss) or
+  ``(eta/n) e_i / (1 + e_i)`` (logistic);
+* ``b_j += a_j sum_i [z_ji > 0] y_i G_i``, ``w_jk += a_j sum_i [z_ji > 0] y_i x_ik G_i`` and,
+  when the output layer trains, ``a_j += sum_i [z_ji > 0] y_i G_i z_ji``, all with the old ``a_j``.
+
+A lane stops at the first step it cannot certify (an undecided sign, an overflow, a parameter
+interval wider than ``width_limit``, too many pattern changes for its buffer); :class:`BatchRun`
+says which step and why, and the sweep (:mod:`verify.dynamics.sweep`) escalates it to the
+arbitrary-precision engine. A completed lane reads as an ordinary
+:class:`~verify.dynamics.trajectory.Trajectory` whose enclosures are Arb balls holding its
+double intervals exactly.
+
+Invariant: for each completed lane and each recorded step ``t``, the intervals contain the
+exact ``theta_t`` and ``L(theta_t)`` of :func:`verify.dynamics.gd.run_gd` on the same exact
+init, and the recorded patterns are certified. The steps recorded are those of ``schedule``,
+every pattern change, and the last step, as in the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from verify.arith import get_backend
+from verify.arith.f64 import enclose
+from verify.dynamics import batch_layout as bl
+from verify.dynamics.batch_codegen import step_kernels
+from verify.dynamics.gd import exact_preactivations
+from verify.dynamics.pattern import pattern_string
+from verify.dynamics.schedule import RecordSchedule
+from verify.dynamics.trajectory import COMPLETE, StepRecord, Trajectory
+from verify.errors import InvalidArgument
+from verify.model.network import Problem
+
+F64_PREC = 53
+ENGINE = "batch-f64"
+DEFAULT_WIDTH_LIMIT = 2.0**-26  # ~1.5e-8: a wider lane goes to the arbitrary-precision engine
+DEFAULT_MAX_PHASES = 32
+
+REASONS = {
+    bl.AMBIGUOUS: "the sign of a pre-activation is undecided in float64",
+    bl.NONFINITE: "a value overflowed float64",
+    bl.TOO_WIDE: "a parameter interval grew wider than the width limit",
+    bl.TOO_MANY_PHASES: "more pattern changes than the lane's buffer holds",
+}
+
+Inits = Sequence[Sequence[object]] | np.ndarray
+
+
+@dataclass
+class BatchRun:
+    """Per-lane outputs of a batch run, and their reading as trajectories."""
+
+    problem: Problem
+    theta0: np.ndarray | list[tuple[Fraction, ...]]  # exact: float64 rows, or Fractions
+    steps: int
+    rec_steps: np.ndarray  # (R,) the scheduled steps, recorded for every lane
+    status: np.ndarray  # (L,) int8 status codes (verify.dynamics.batch_layout)
+    fail_step: np.ndarray  # (L,) first uncertified step, -1 when complete
+    fail_at: np.ndarray  # (L,) j * n + i of the undecided pre-activation, -1 if none
+    n_changes: np.ndarray  # (L,)
+    change_t: np.ndarray  # (L, K) steps whose pattern differs from the previous step's
+    change_pat: np.ndarray  # (L, K, m*n) the pattern there
+    change_P: np.ndarray  # (2, L, K, p) lower / upper ends of theta there
+    change_L: np.ndarray  # (2, L, K) the loss there
+    rec_P: np.ndarray  # (2, L, R, p) theta at each scheduled step
+    rec_L: np.ndarray  # (2, L, R)
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def init(self, k: int) -> tuple[Fraction, ...]:
+        """The exact ``theta_0`` of lane ``k``."""
+        row = self.theta0[k]
+        return tuple(Fraction(v) for v in row.tolist()) if isinstance(self.theta0, np.ndarray) else row
+
+    def completed(self, k: int) -> bool:
+        return int(self.status[k]) == bl.COMPLETE
+
+    def escalation_reason(self, k: int) -> str | None:
+        """Why lane ``k`` left the batch (``None`` when every step was certified in float64)."""
+        code = int(self.status[k])
+        if code == bl.COMPLETE:
+            return None
+        where = ""
+        if code == bl.AMBIGUOUS and self.fail_at[k] >= 0:
+            j, i = divmod(int(self.fail_at[k]), self.problem.data.n)
+            where = f" (neuron {j + 1} at x_{i + 1})"
+        return f"{REASONS[code]}{where} at step {int(self.fail_step[k])}"
+
+    def phases(self, k: int) -> list[tuple[int, str]]:
+        """The certified pattern changes of lane ``k``: ``(first step, pattern)``."""
+        m, n = self.problem.network.width, self.problem.data.n
+        out = []
+        for c in range(int(self.n_changes[k])):
+            bits = self.change_pat[k, c]
+            out.append((int(self.change_t[k, c]), pattern_string([bits[j * n:(j + 1) * n] for j in range(m)])))
+        return out
+
+    def trajectory(self, k: int, prec: int = 128) -> Trajectory:
+        """Lane ``k`` as a trajectory: Arb balls at ``prec`` bits holding its double intervals."""
+        if not self.completed(k):
+            raise ValueError(f"lane {k} was not certified in float64: {self.escalation_reason(k)}")
+        be = get_backend("arb", prec)
+        phases = self.phases(k)
+        rows: dict[int, tuple[list[float], list[float], float, float]] = {}
+        for r, t in enumerate(self.rec_steps.tolist()):
+            rows[t] = (self.rec_P[0, k, r].tolist(), self.rec_P[1, k, r].tolist(),
+                       float(self.rec_L[0, k, r]), float(self.rec_L[1, k, r]))
+        for c in range(int(self.n_changes[k])):
+            rows[int(self.change_t[k, c])] = (self.change_P[0, k, c].tolist(), self.change_P[1, k, c].tolist(),
+                                              float(self.change_L[0, k, c]), float(self.change_L[1, k, c]))
+        traj = Trajectory(self.problem, self.init(k), be, self.steps, precisions_tried=(F64_PREC,), engine=ENGINE)
+        traj.phases.extend(phases)
+        c = 0
+        for t in sorted(rows):
+            while c + 1 < len(phases) and phases[c + 1][0] <= t:
+                c += 1
+            lo, hi, loss_lo, loss_hi = rows[t]
+            theta = tuple(be.from_doubles(a, b) for a, b in zip(lo, hi, strict=True))
+            traj.records.append(StepRecord(t, theta, be.from_doubles(loss_lo, loss_hi), phases[c][1]))
+        traj.status = COMPLETE
+        return traj
+
+
+def _enter(problem: Problem, inits: Inits) -> tuple[np.ndarray | list[tuple[Fraction, ...]], np.ndarray, np.ndarray]:
+    """Exact inits and their tightest double enclosures ``(lo, hi)``, each ``(L, p)``."""
+    net = problem.network
+    if isinstance(inits, np.ndarray):
+        if inits.dtype != np.float64 or inits.ndim != 2 or inits.shape[1] != net.n_params:
+            raise InvalidArgument("inits", f"array {inits.dtype} {inits.shape}",
+                                  f"must be a float64 array of shape (L, {net.n_params})")
+        if not np.isfinite(inits).all():
+            raise InvalidArgument("inits", "array", "must be finite (no NaN or infinity)")
+        return inits, inits, inits  # every double is an exact rational: a point enclosure
+    exact = [net.check_params(theta, f"inits[{k}]") for k, theta in enumerate(inits)]
+    lo = np.empty((len(exact), net.n_params))
+    hi = np.empty_like(lo)
+    for k, theta in enumerate(exact):
+        for q, value in enumerate(theta):
+            lo[k, q], hi[k, q] = enclose(value)
+    return exact, lo, hi
+
+
+def initial_signs(problem: Problem, theta0: np.ndarray | list, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``sign(z_ji)`` at ``theta_0``, exactly, as int8 ``(m, n, L)``.
+
+    Decided by an outward-rounded double enclosure where it excludes 0; the rest (a
+    pre-activation at or near 0) in exact rational arithmetic.
+    """
+    net, data = problem.network, problem.data
+    m, n, d, L = net.width, data.n, data.d, lo.shape[0]
+    signs = np.zeros((m, n, L), np.int8)
+    undecided = np.zeros(L, bool)
+    X = [[enclose(v) for v in row] for row in data.X]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(m):
+            for i in range(n):
+                b = j * (d + 1) + d
+                zl, zh = lo[:, b].copy(), hi[:, b].copy()
+                for k in range(d):
+                    (xl, xh), wl, wh = X[i][k], lo[:, j * (d + 1) + k], hi[:, j * (d + 1) + k]
+                    products = np.stack([xl * wl, xl * wh, xh * wl, xh * wh])
+                    zl = np.nextafter(zl + np.nextafter(products.min(axis=0), -np.inf), -np.inf)
+                    zh = np.nextafter(zh + np.nextafter(products.max(axis=0), np.inf), np.inf)
+                signs[j, i] = np.where(zl > 0, 1, np.where(zh < 0, -1, 0))
+                undecided |= ~((zl > 0) | (zh < 0))
+    for k in np.flatnonzero(undecided):
+        theta = theta0[k] if isinstance(theta0, list) else tuple(Fraction(v) for v in theta0[k].tolist())
+        for j, row in enumerate(exact_preactivations(problem, theta)):
+            for i, z in enumerate(row):
+                signs[j, i, k] = (z > 0) - (z < 0)
+    return signs
+
+
+def run_batch(
+    problem: Problem,
+    inits: Inits,
+    steps: int,
+    *,
+    schedule: RecordSchedule | None = None,
+    width_limit: float = DEFAULT_WIDTH_LIMIT,
+    max_phases: int = DEFAULT_MAX_PHASES,
+    progress: Callable[[int], None] | None = None,
+) -> BatchRun:
+    """Certified GD in float64 intervals from every exact init (one lane each).
+
+    ``inits`` is a sequence of exact parameter vectors (anything :func:`verify.exact.to_exact`
+    takes) or a float64 array of shape ``(L, p)`` whose doubles are the exact values.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise InvalidArgument("steps", steps, "must be a non-negative integer")
+    if isinstance(width_limit, bool) or not isinstance(width_limit, float | int) or \
+            not 0 < width_limit < float("inf"):
+        raise InvalidArgument("width_limit", width_limit, "must be a positive finite number")
+    if isinstance(max_phases, bool) or not isinstance(max_phases, int) or max_phases < 1:
+        raise InvalidArgument("max_phases", max_phases, "must be a positive integer")
+    net, data = problem.network, problem.data
+    theta0, lo, hi = _enter(problem, inits)
+    lay = bl.Layout(net.width, data.n, data.d, net.trains_output)
+    L, p, m, n = lo.shape[0], lay.p, lay.m, lay.n
+    kernels, C = step_kernels(problem)
+    rec_steps = np.array(sorted((schedule or RecordSchedule()).steps(steps)), np.int64)
+    R, K = len(rec_steps), max_phases
+    run = BatchRun(
+        problem, theta0, steps, rec_steps,
+        status=np.zeros(L, np.int8), fail_step=np.full(L, -1, np.int64), fail_at=np.full(L, -1, np.int64),
+        n_changes=np.zeros(L, np.int64), change_t=np.zeros((L, K), np.int64),
+        change_pat=np.zeros((L, K, m * n), np.int8), change_P=np.zeros((2, L, K, p)), change_L=np.zeros((2, L, K)),
+        rec_P=np.zeros((2, L, R, p)), rec_L=np.zeros((2, L, R)),
+    )
+    if L == 0:
+        return run
+    blocks = -(-L // bl.BLOCK)
+    X = np.ones((blocks, lay.x_rows, bl.BLOCK))  # padding lanes: dead, at a harmless 1.0
+    F = np.zeros((blocks, lay.f_rows, bl.BLOCK), np.int8)
+    _scatter(X, 0, np.concatenate([lo.T, hi.T]), L)
+    _scatter(F, lay.sign0(0, 0), initial_signs(problem, theta0, lo, hi).reshape(m * n, L), L)
+    _scatter(F, lay.frozen(0), np.ones((m, L), np.int8), L)
+    _scatter(F, lay.alive, np.ones((1, L), np.int8), L)
+    Xf, Ff, changes = X.reshape(-1), F.reshape(-1), np.zeros(blocks, np.int64)
+    exps, logistic, limit, r = X[:, lay.e(0):lay.e(0) + n], net.loss == "logistic", float(width_limit), 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps + 1):
+            kernel = kernels.start if t == 0 else kernels.advance
+            n_changed, n_stopped = kernel(Xf, Ff, C, limit, changes)
+            if n_stopped:
+                kernels.settle(t, lay.status, lay.fail_at, X, F, run.fail_step, run.fail_at)
+            np.exp(exps, out=exps)
+            scheduled = r < R and rec_steps[r] == t
+            if scheduled or n_changed:
+                kernels.record(t, scheduled, r, m, n, p, logistic, lay.alive, lay.changed, lay.status, X, F, changes,
+                          run.fail_step, run.n_changes, run.change_t, run.change_pat, run.change_P, run.change_L,
+                          run.rec_P, run.rec_L)
+                r += int(scheduled)
+            if progress is not None and t % 1024 == 0:
+                progress(t)
+            if t % 256 == 255 and not F[:, lay.alive].any():
+                break
+    run.status[:] = _gather(F, lay.status, L)[0]
+    return run
+
+
+def _scatter(state: np.ndarray, row: int, values: np.ndarray, L: int) -> None:
+    """Write ``values[r, k]`` into rows ``row + r`` of lanes ``k < L`` of the blocked ``state``."""
+    block = state.shape[2]
+    for b in range(-(-L // block)):
+        lanes = slice(b * block, min((b + 1) * block, L))
+        state[b, row:row + values.shape[0], :lanes.stop - lanes.start] = values[:, lanes]
+
+
+def _gather(state: np.ndarray, row: int, L: int, rows: int = 1) -> np.ndarray:
+    """Rows ``row .. row + rows - 1`` of lanes ``0 .. L - 1`` as a ``(rows, L)`` array."""
+    return state[:, row:row + rows, :].transpose(1, 0, 2).reshape(rows, -1)[:, :L]

@@ -1,0 +1,111 @@
+"""Where each lane's state lives in the batch backend's two arrays.
+
+Lanes are grouped in blocks of :data:`BLOCK`; each block stores its rows one after the other,
+lane-minor, so ``X[block, row, lane]`` is at flat offset ``(block * rows + row) * BLOCK + lane``.
+The generated kernels index the flat arrays with the literal ``row * BLOCK``, so the compiler
+sees a constant distance between any two rows, proves that a lane's reads and writes never
+overlap another lane's, and vectorizes the loop over lanes with no run-time alias checks.
+
+``X`` (float64) rows: the lower ends of the parameters, then their upper ends (order of
+``Network.param_names``); for each point ``i`` the exponent argument ``-y_i N(x_i)`` (lower end
+rows, then the widths of the arguments), and ``numpy.exp`` overwrites the lower ends with their
+exponentials (:func:`verify.arith.f64.exp_span` encloses the whole exponential from them); with a
+trained output layer, the pre-activations ``z_ji`` the next update needs; and the index
+``j * n + i`` of the first undecided pre-activation (-1 if none).
+
+``F`` (int8) rows: the certified pattern (``j * n + i``), the exact initial signs, the frozen
+flags (neuron never active so far), and whether the lane is alive, whether its pattern changed
+on the last step, and its status code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BLOCK = 512  # lanes per block: a block's state stays in the L2 cache
+
+# lane status codes (0 = every step so far certified)
+COMPLETE = 0
+AMBIGUOUS = 1  # a pre-activation interval straddles 0
+NONFINITE = 2  # an exponential overflowed
+TOO_WIDE = 3  # a parameter interval grew past the width limit (or lost finiteness)
+TOO_MANY_PHASES = 4  # more pattern changes than the lane's buffer holds
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Row indices of a network shape's state: ``m`` neurons, ``n`` points, ``d`` inputs."""
+
+    m: int
+    n: int
+    d: int
+    trains: bool
+
+    @property
+    def p(self) -> int:
+        return self.m * (self.d + 1) + (self.m if self.trains else 0)
+
+    def w(self, j: int, k: int) -> int:
+        """Parameter index of ``w_jk``."""
+        return j * (self.d + 1) + k
+
+    def b(self, j: int) -> int:
+        return j * (self.d + 1) + self.d
+
+    def a(self, j: int) -> int:
+        return self.m * (self.d + 1) + j
+
+    # X rows
+    def lo(self, q: int) -> int:
+        return q
+
+    def hi(self, q: int) -> int:
+        return self.p + q
+
+    def e(self, i: int) -> int:
+        """Lower end ``l_i`` of the exponent argument ``-y_i N(x_i)``, then ``numpy.exp`` of it."""
+        return 2 * self.p + i
+
+    def span(self, i: int) -> int:
+        """An upper bound of the argument's width (see :func:`verify.arith.f64.exp_span`)."""
+        return 2 * self.p + self.n + i
+
+    def z_lo(self, j: int, i: int) -> int:
+        return 2 * self.p + 2 * self.n + 2 * (j * self.n + i)
+
+    def z_hi(self, j: int, i: int) -> int:
+        return self.z_lo(j, i) + 1
+
+    @property
+    def fail_at(self) -> int:
+        return 2 * self.p + 2 * self.n + (2 * self.m * self.n if self.trains else 0)
+
+    @property
+    def x_rows(self) -> int:
+        return self.fail_at + 1
+
+    # F rows
+    def act(self, j: int, i: int) -> int:
+        return j * self.n + i
+
+    def sign0(self, j: int, i: int) -> int:
+        return self.m * self.n + j * self.n + i
+
+    def frozen(self, j: int) -> int:
+        return 2 * self.m * self.n + j
+
+    @property
+    def alive(self) -> int:
+        return 2 * self.m * self.n + self.m
+
+    @property
+    def changed(self) -> int:
+        return self.alive + 1
+
+    @property
+    def status(self) -> int:
+        return self.alive + 2
+
+    @property
+    def f_rows(self) -> int:
+        return self.alive + 3

@@ -1,0 +1,170 @@
+"""Certified GD over a batch of inits: per-init trajectories in, per-init results out.
+
+:func:`sweep` splits the inits into chunks and runs them in worker processes (both cores by
+default). With the ``"batch"`` engine a chunk runs on the float64 batch backend
+(:mod:`verify.dynamics.batch`) and every lane it cannot certify to the end (an undecided sign,
+an overflow, an interval wider than the width limit) is *escalated*: run again from its exact
+init by the arbitrary-precision engine (:func:`verify.dynamics.gd.run_gd` on Arb, which itself
+doubles its precision before it gives up). With ``"arb"`` or ``"mpmath"`` every init runs on
+that engine. Each init's :class:`~verify.dynamics.trajectory.Trajectory` is handed to
+``reduce(index, trajectory, lane)`` in the worker, and only what ``reduce`` returns (it must be
+picklable) comes back, in index order, with a :class:`Lane` saying which engine certified it and
+why it was escalated.
+
+Invariant: the results depend on the inits and the settings only, not on the number of workers
+or on how the inits were chunked (each lane's arithmetic is independent of the other lanes').
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Generic, TypeVar
+
+from verify.arith import BACKENDS
+from verify.dynamics import batch as bt
+from verify.dynamics.gd import run_gd
+from verify.dynamics.schedule import RecordSchedule
+from verify.dynamics.trajectory import Trajectory
+from verify.errors import InvalidArgument
+from verify.model.network import Problem
+
+BATCH = "batch"
+ENGINES = (BATCH, *sorted(BACKENDS))
+R = TypeVar("R")
+Reduce = Callable[[int, Trajectory, "Lane"], Any]
+
+
+@dataclass(frozen=True)
+class Lane:
+    """How init ``index`` was run: the engine whose trajectory it got, and why it was escalated."""
+
+    index: int
+    engine: str  # "batch-f64", "arb" or "mpmath"
+    escalated: str | None = None  # why the batch backend handed it on (None: it did not)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What every lane of a sweep shares (picklable, sent to the workers)."""
+
+    problem: Problem
+    steps: int
+    engine: str = BATCH
+    prec: int = 128
+    max_prec: int = 1024
+    schedule: RecordSchedule = field(default_factory=RecordSchedule)
+    width_limit: float = bt.DEFAULT_WIDTH_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise InvalidArgument("backend", self.engine, f"must be one of {list(ENGINES)}")
+
+    @property
+    def escalation_backend(self) -> str:
+        """The arbitrary-precision engine a batch lane is handed to."""
+        return "arb" if self.engine == BATCH else self.engine
+
+    def engine_run(self, theta0: Sequence[Fraction]) -> Trajectory:
+        """One init on the arbitrary-precision engine."""
+        return run_gd(self.problem, theta0, self.steps, backend=self.escalation_backend, prec=self.prec,
+                      max_prec=self.max_prec, schedule=self.schedule)
+
+
+@dataclass
+class SweepResult(Generic[R]):
+    """Per-init lanes and reduced values, in index order."""
+
+    lanes: list[Lane]
+    values: list[R]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by engine and by escalation reason (the reason's words, without its step)."""
+        reasons = Counter(lane.escalated.split(" at step ")[0] for lane in self.lanes if lane.escalated)
+        return {
+            "inits": len(self.lanes),
+            "engines": dict(sorted(Counter(lane.engine for lane in self.lanes).items())),
+            "escalated": sum(reasons.values()),
+            "escalation_reasons": dict(sorted(reasons.items())),
+        }
+
+
+def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
+              reduce: Reduce) -> list[tuple[Lane, Any]]:
+    """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process."""
+    out = []
+    if spec.engine != BATCH:
+        for k, theta0 in enumerate(inits):
+            lane = Lane(start + k, spec.engine)
+            out.append((lane, reduce(start + k, spec.engine_run(theta0), lane)))
+        return out
+    batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+    for k in range(len(batch)):
+        if batch.completed(k):
+            lane, traj = Lane(start + k, bt.ENGINE), batch.trajectory(k, spec.prec)
+        else:
+            lane, traj = Lane(start + k, spec.escalation_backend, batch.escalation_reason(k)), \
+                spec.engine_run(batch.init(k))
+        out.append((lane, reduce(start + k, traj, lane)))
+    return out
+
+
+def certified_run(spec: SweepSpec, theta0: Sequence[object]) -> tuple[Lane, Trajectory]:
+    """One init, in this process, on the spec's engine (escalating like a sweep)."""
+    theta = spec.problem.network.check_params(theta0)
+    return run_chunk(spec, 0, [theta], _keep)[0][1]
+
+
+def _keep(index: int, traj: Trajectory, lane: Lane) -> tuple[Lane, Trajectory]:
+    return lane, traj
+
+
+def default_workers() -> int:
+    """Both cores (every core this process may use)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def sweep(
+    spec: SweepSpec,
+    inits: Sequence[Sequence[Fraction]],
+    reduce: Reduce,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Every init through ``spec``'s engine, ``reduce`` applied in the workers; see the module doc.
+
+    ``progress(k)`` is called in this process as chunks finish, with the number of inits done.
+    """
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidArgument("workers", workers, "must be a positive integer")
+    inits = [spec.problem.network.check_params(theta, f"inits[{k}]") for k, theta in enumerate(inits)]
+    n = len(inits)
+    pieces = min(n, workers * 4 if spec.engine == BATCH else workers * 16) or 1
+    bounds = [(n * k // pieces, n * (k + 1) // pieces) for k in range(pieces)]
+    bounds = [(a, b) for a, b in bounds if b > a]
+    if spec.engine == BATCH:
+        bt.step_kernels(spec.problem)  # compile (or load) once here, so forked workers inherit it
+    results: list[tuple[Lane, Any]] = []
+    done = 0
+    if workers == 1 or len(bounds) <= 1:
+        for a, b in bounds:
+            results += run_chunk(spec, a, inits[a:b], reduce)
+            done += b - a
+            if progress is not None:
+                progress(done)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_chunk, spec, a, inits[a:b], reduce): b - a for a, b in bounds}
+            for future in as_completed(futures):
+                results += future.result()
+                done += futures[future]
+                if progress is not None:
+                    progress(done)
+    results.sort(key=lambda pair: pair[0].index)
+    return SweepResult([lane for lane, _ in results], [value for _, value in results])
