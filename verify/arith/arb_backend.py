@@ -47,8 +47,10 @@ class ArbBackend(Backend):
 
     def from_doubles(self, lo: float, hi: float) -> arb:
         # arb(double) is exact; the union rounds outward, so the ball contains [lo, hi]
-        with self.working_precision():
-            return arb(lo).union(arb(hi)) if lo != hi else arb(lo)
+        if flint.ctx.prec != self.prec:
+            with self.working_precision():
+                return self.from_doubles(lo, hi)
+        return arb(lo).union(arb(hi)) if lo != hi else arb(lo)
 
     def lower(self, x: arb) -> Fraction:
         self._require_finite(x)

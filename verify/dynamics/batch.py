@@ -48,13 +48,11 @@ from verify.model.network import Problem
 F64_PREC = 53
 ENGINE = "batch-f64"
 DEFAULT_WIDTH_LIMIT = 2.0**-26  # ~1.5e-8: a wider lane goes to the arbitrary-precision engine
-DEFAULT_MAX_PHASES = 32
 
 REASONS = {
     bl.AMBIGUOUS: "the sign of a pre-activation is undecided in float64",
     bl.NONFINITE: "a value overflowed float64",
     bl.TOO_WIDE: "a parameter interval grew wider than the width limit",
-    bl.TOO_MANY_PHASES: "more pattern changes than the lane's buffer holds",
 }
 
 Inits = Sequence[Sequence[object]] | np.ndarray
@@ -71,11 +69,7 @@ class BatchRun:
     status: np.ndarray  # (L,) int8 status codes (verify.dynamics.batch_layout)
     fail_step: np.ndarray  # (L,) first uncertified step, -1 when complete
     fail_at: np.ndarray  # (L,) j * n + i of the undecided pre-activation, -1 if none
-    n_changes: np.ndarray  # (L,)
-    change_t: np.ndarray  # (L, K) steps whose pattern differs from the previous step's
-    change_pat: np.ndarray  # (L, K, m*n) the pattern there
-    change_P: np.ndarray  # (2, L, K, p) lower / upper ends of theta there
-    change_L: np.ndarray  # (2, L, K) the loss there
+    log: ChangeLog  # every step at which a lane's pattern differs from its previous step's
     rec_P: np.ndarray  # (2, L, R, p) theta at each scheduled step
     rec_L: np.ndarray  # (2, L, R)
 
@@ -105,9 +99,9 @@ class BatchRun:
         """The certified pattern changes of lane ``k``: ``(first step, pattern)``."""
         m, n = self.problem.network.width, self.problem.data.n
         out = []
-        for c in range(int(self.n_changes[k])):
-            bits = self.change_pat[k, c]
-            out.append((int(self.change_t[k, c]), pattern_string([bits[j * n:(j + 1) * n] for j in range(m)])))
+        for e in self.log.entries(k):
+            bits = self.log.pat[e]
+            out.append((int(self.log.t[e]), pattern_string([bits[j * n:(j + 1) * n] for j in range(m)])))
         return out
 
     def trajectory(self, k: int, prec: int = 128) -> Trajectory:
@@ -120,20 +114,60 @@ class BatchRun:
         for r, t in enumerate(self.rec_steps.tolist()):
             rows[t] = (self.rec_P[0, k, r].tolist(), self.rec_P[1, k, r].tolist(),
                        float(self.rec_L[0, k, r]), float(self.rec_L[1, k, r]))
-        for c in range(int(self.n_changes[k])):
-            rows[int(self.change_t[k, c])] = (self.change_P[0, k, c].tolist(), self.change_P[1, k, c].tolist(),
-                                              float(self.change_L[0, k, c]), float(self.change_L[1, k, c]))
+        log = self.log
+        for e in log.entries(k):
+            rows[int(log.t[e])] = (log.P[0, e].tolist(), log.P[1, e].tolist(), float(log.L[0, e]), float(log.L[1, e]))
         traj = Trajectory(self.problem, self.init(k), be, self.steps, precisions_tried=(F64_PREC,), engine=ENGINE)
         traj.phases.extend(phases)
         c = 0
-        for t in sorted(rows):
-            while c + 1 < len(phases) and phases[c + 1][0] <= t:
-                c += 1
-            lo, hi, loss_lo, loss_hi = rows[t]
-            theta = tuple(be.from_doubles(a, b) for a, b in zip(lo, hi, strict=True))
-            traj.records.append(StepRecord(t, theta, be.from_doubles(loss_lo, loss_hi), phases[c][1]))
+        with be.working_precision():
+            for t in sorted(rows):
+                while c + 1 < len(phases) and phases[c + 1][0] <= t:
+                    c += 1
+                lo, hi, loss_lo, loss_hi = rows[t]
+                theta = tuple(be.from_doubles(a, b) for a, b in zip(lo, hi, strict=True))
+                traj.records.append(StepRecord(t, theta, be.from_doubles(loss_lo, loss_hi), phases[c][1]))
         traj.status = COMPLETE
         return traj
+
+
+class ChangeLog:
+    """Append-only log of pattern changes, one entry per (lane, step): memory grows with the
+    number of changes, whatever their spread over the lanes."""
+
+    def __init__(self, capacity: int, patterns: int, p: int) -> None:
+        self.used = 0
+        self.lane = np.zeros(capacity, np.int64)
+        self.t = np.zeros(capacity, np.int64)
+        self.pat = np.zeros((capacity, patterns), np.int8)
+        self.P = np.zeros((2, capacity, p))
+        self.L = np.zeros((2, capacity))
+        self._by_lane: tuple[np.ndarray, np.ndarray] | None = None
+
+    def reserve(self, more: int) -> None:
+        """Room for ``more`` entries past ``used`` (doubling the capacity when it runs out)."""
+        need = self.used + more
+        if need <= len(self.lane):
+            return
+        size = max(need, 2 * len(self.lane))
+        for name in ("lane", "t", "pat"):
+            old = getattr(self, name)
+            new = np.zeros((size, *old.shape[1:]), old.dtype)
+            new[:self.used] = old[:self.used]
+            setattr(self, name, new)
+        for name in ("P", "L"):
+            old = getattr(self, name)
+            new = np.zeros((2, size, *old.shape[2:]))
+            new[:, :self.used] = old[:, :self.used]
+            setattr(self, name, new)
+
+    def entries(self, k: int) -> np.ndarray:
+        """Indices of lane ``k``'s entries, in step order."""
+        if self._by_lane is None:
+            order = np.argsort(self.lane[:self.used], kind="stable")  # appended in step order
+            self._by_lane = order, self.lane[:self.used][order]
+        order, lanes = self._by_lane
+        return order[np.searchsorted(lanes, k, "left"):np.searchsorted(lanes, k, "right")]
 
 
 def _enter(problem: Problem, inits: Inits) -> tuple[np.ndarray | list[tuple[Fraction, ...]], np.ndarray, np.ndarray]:
@@ -193,7 +227,6 @@ def run_batch(
     *,
     schedule: RecordSchedule | None = None,
     width_limit: float = DEFAULT_WIDTH_LIMIT,
-    max_phases: int = DEFAULT_MAX_PHASES,
     progress: Callable[[int], None] | None = None,
 ) -> BatchRun:
     """Certified GD in float64 intervals from every exact init (one lane each).
@@ -206,21 +239,17 @@ def run_batch(
     if isinstance(width_limit, bool) or not isinstance(width_limit, float | int) or \
             not 0 < width_limit < float("inf"):
         raise InvalidArgument("width_limit", width_limit, "must be a positive finite number")
-    if isinstance(max_phases, bool) or not isinstance(max_phases, int) or max_phases < 1:
-        raise InvalidArgument("max_phases", max_phases, "must be a positive integer")
     net, data = problem.network, problem.data
     theta0, lo, hi = _enter(problem, inits)
     lay = bl.Layout(net.width, data.n, data.d, net.trains_output)
     L, p, m, n = lo.shape[0], lay.p, lay.m, lay.n
     kernels, C = step_kernels(problem)
     rec_steps = np.array(sorted((schedule or RecordSchedule()).steps(steps)), np.int64)
-    R, K = len(rec_steps), max_phases
+    R = len(rec_steps)
     run = BatchRun(
         problem, theta0, steps, rec_steps,
         status=np.zeros(L, np.int8), fail_step=np.full(L, -1, np.int64), fail_at=np.full(L, -1, np.int64),
-        n_changes=np.zeros(L, np.int64), change_t=np.zeros((L, K), np.int64),
-        change_pat=np.zeros((L, K, m * n), np.int8), change_P=np.zeros((2, L, K, p)), change_L=np.zeros((2, L, K)),
-        rec_P=np.zeros((2, L, R, p)), rec_L=np.zeros((2, L, R)),
+        log=ChangeLog(4 * L, m * n, p), rec_P=np.zeros((2, L, R, p)), rec_L=np.zeros((2, L, R)),
     )
     if L == 0:
         return run
@@ -242,9 +271,11 @@ def run_batch(
             np.exp(exps, out=exps)
             scheduled = r < R and rec_steps[r] == t
             if scheduled or n_changed:
-                kernels.record(t, scheduled, r, m, n, p, logistic, lay.alive, lay.changed, lay.status, X, F, changes,
-                          run.fail_step, run.n_changes, run.change_t, run.change_pat, run.change_P, run.change_L,
-                          run.rec_P, run.rec_L)
+                log = run.log
+                log.reserve(n_changed)
+                _, log.used = kernels.record(t, scheduled, r, n, p, logistic, lay.alive, lay.changed, lay.status, X,
+                                             F, changes, run.fail_step, log.used, log.lane, log.t, log.pat, log.P,
+                                             log.L, run.rec_P, run.rec_L)
                 r += int(scheduled)
             if progress is not None and t % 1024 == 0:
                 progress(t)

@@ -7,9 +7,9 @@ into every generated kernel module (:data:`PASSES`), which numba compiles and ca
 name hashing all of it, so a cached pass never outlives a change to it or to its arithmetic:
 
 * :func:`record` stores ``theta_t`` and ``L(theta_t) = (1/n) sum_i l(y_i N(x_i))`` of every
-  running lane on a scheduled step, and of each lane whose pattern just changed (with the
-  pattern); a lane whose exponential overflowed stops instead (``NONFINITE`` at ``t``), and one
-  whose change buffer is full stops with ``TOO_MANY_PHASES``;
+  running lane on a scheduled step, and appends those of each lane whose pattern just changed
+  (with the pattern) to a change log; a lane whose exponential overflowed stops instead
+  (``NONFINITE`` at ``t``);
 * :func:`settle` gives each lane the step kernels stopped its failure step and place.
 """
 
@@ -20,22 +20,23 @@ import math
 from numba import njit
 
 from verify.arith.f64 import add, div_int, exp_span, log1p
-from verify.dynamics.batch_layout import NONFINITE, TOO_MANY_PHASES
+from verify.dynamics.batch_layout import NONFINITE
 
-PASSES = ("record", "_record_lane", "settle")  # compiled in each generated kernel module
+PASSES = ("record", "settle")  # compiled in each generated kernel module
 
 
 @njit(nogil=True)
-def record(t, scheduled, r, m, n, p, logistic, alive_row, changed_row, status_row, X, F, changes, fail_step, n_changes,
-           change_t, change_pat, change_P, change_L, rec_P, rec_L):  # pragma: no cover - compiled
+def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, X, F, changes, fail_step, used,
+           log_lane, log_t, log_pat, log_P, log_L, rec_P, rec_L):  # pragma: no cover - compiled
     """Record step ``t`` (the exponent rows of ``X`` hold the library's ``exp`` of each argument's lower end).
 
-    ``X, F`` are the state arrays viewed as ``(blocks, rows, BLOCK)``; lane ``k`` is
-    ``(k // BLOCK, k % BLOCK)``. Shapes: ``change_t (L, K)``, ``change_pat (L, K, m*n)``,
-    ``change_P (2, L, K, p)``, ``change_L (2, L, K)``, ``rec_P (2, L, R, p)``, ``rec_L (2, L, R)``;
-    ``r`` is the index of ``t`` among the scheduled steps; ``changes[block]`` counts the lanes of
-    each block whose pattern changed (blocks with none are skipped unless ``scheduled``). Returns
-    the number of lanes stopped.
+    ``X, F`` are the state arrays viewed as ``(blocks, rows, BLOCK)``; lane ``k`` is block
+    ``k // BLOCK``, position ``k % BLOCK``. A lane whose pattern changed appends an entry to the
+    change log (``log_lane, log_t (N,)``, ``log_pat (N, m*n)``, ``log_P (2, N, p)``, ``log_L (2, N)``;
+    ``used`` entries so far; the caller guarantees room for every changed lane). On a scheduled
+    step (``r``-th) every running lane fills ``rec_P (2, L, R, p)``, ``rec_L (2, L, R)``.
+    ``changes[block]`` counts each block's changed lanes (blocks with none are skipped unless
+    ``scheduled``). Returns the number of lanes stopped (their exponential overflowed) and ``used``.
     """
     blocks, block = X.shape[0], X.shape[2]
     L = fail_step.shape[0]
@@ -45,54 +46,43 @@ def record(t, scheduled, r, m, n, p, logistic, alive_row, changed_row, status_ro
             continue
         for lane in range(block):
             k = bk * block + lane
-            if k < L and F[bk, alive_row, lane] != 0 and (scheduled or F[bk, changed_row, lane] != 0):
-                stopped += _record_lane(t, scheduled, r, m, n, p, logistic, alive_row, changed_row, status_row, X, F,
-                                        bk, lane, k, fail_step, n_changes, change_t, change_pat, change_P, change_L,
-                                        rec_P, rec_L)
-    return stopped
-
-
-@njit(inline="always")
-def _record_lane(t, scheduled, r, m, n, p, logistic, alive_row, changed_row, status_row, X, F, bk, lane, k, fail_step,
-                 n_changes, change_t, change_pat, change_P, change_L, rec_P, rec_L):  # pragma: no cover - compiled
-    """Record lane ``k`` (block ``bk``, position ``lane``) at step ``t``; 1 if it stopped instead."""
-    changed = F[bk, changed_row, lane] != 0
-    sl, sh = 0.0, 0.0
-    finite = True
-    for i in range(n):
-        el, eh = exp_span(X[bk, 2 * p + i, lane], X[bk, 2 * p + n + i, lane])
-        finite = finite and eh < math.inf
-        ll, lh = log1p(el, eh) if logistic else (el, eh)
-        sl, sh = add(sl, sh, ll, lh)
-    code = 0
-    if not finite:
-        code = NONFINITE
-    elif changed and n_changes[k] == change_t.shape[1]:
-        code = TOO_MANY_PHASES
-    if code:
-        F[bk, alive_row, lane] = 0
-        F[bk, status_row, lane] = code
-        fail_step[k] = t
-        return 1
-    sl, sh = div_int(sl, sh, n)
-    if changed:
-        c = n_changes[k]
-        change_t[k, c] = t
-        for a in range(m * n):
-            change_pat[k, c, a] = F[bk, a, lane]  # the pattern rows come first in F
-        for q in range(p):
-            change_P[0, k, c, q] = X[bk, q, lane]
-            change_P[1, k, c, q] = X[bk, p + q, lane]
-        change_L[0, k, c] = sl
-        change_L[1, k, c] = sh
-        n_changes[k] = c + 1
-    if scheduled:
-        for q in range(p):
-            rec_P[0, k, r, q] = X[bk, q, lane]
-            rec_P[1, k, r, q] = X[bk, p + q, lane]
-        rec_L[0, k, r] = sl
-        rec_L[1, k, r] = sh
-    return 0
+            if k >= L or F[bk, alive_row, lane] == 0:
+                continue
+            changed = F[bk, changed_row, lane] != 0
+            if not (scheduled or changed):
+                continue
+            sl, sh = 0.0, 0.0
+            finite = True
+            for i in range(n):
+                el, eh = exp_span(X[bk, 2 * p + i, lane], X[bk, 2 * p + n + i, lane])
+                finite = finite and eh < math.inf
+                ll, lh = log1p(el, eh) if logistic else (el, eh)
+                sl, sh = add(sl, sh, ll, lh)
+            if not finite:
+                F[bk, alive_row, lane] = 0
+                F[bk, status_row, lane] = NONFINITE
+                fail_step[k] = t
+                stopped += 1
+                continue
+            sl, sh = div_int(sl, sh, n)
+            if changed:
+                log_lane[used] = k
+                log_t[used] = t
+                for a in range(log_pat.shape[1]):
+                    log_pat[used, a] = F[bk, a, lane]  # the pattern rows come first in F
+                for q in range(p):
+                    log_P[0, used, q] = X[bk, q, lane]
+                    log_P[1, used, q] = X[bk, p + q, lane]
+                log_L[0, used] = sl
+                log_L[1, used] = sh
+                used += 1
+            if scheduled:
+                for q in range(p):
+                    rec_P[0, k, r, q] = X[bk, q, lane]
+                    rec_P[1, k, r, q] = X[bk, p + q, lane]
+                rec_L[0, k, r] = sl
+                rec_L[1, k, r] = sh
+    return stopped, used
 
 
 @njit(nogil=True)

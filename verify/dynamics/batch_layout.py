@@ -29,7 +29,6 @@ COMPLETE = 0
 AMBIGUOUS = 1  # a pre-activation interval straddles 0
 NONFINITE = 2  # an exponential overflowed
 TOO_WIDE = 3  # a parameter interval grew past the width limit (or lost finiteness)
-TOO_MANY_PHASES = 4  # more pattern changes than the lane's buffer holds
 
 
 @dataclass(frozen=True)

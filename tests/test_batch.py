@@ -1,0 +1,215 @@
+"""The float64 batch backend: every lane it certifies contains the exact iterate (the Arb engine's
+enclosure and an independent 600-bit computation), its patterns and records are the engine's,
+lanes it cannot certify (near kinks, overflow, too wide, too many phases) stop and escalate
+instead of guessing, sweeps do not depend on the number of workers, and a kernel compiled
+against unsound arithmetic is caught by the same containment checks."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import verify.dynamics.batch as batch_mod
+from tests.reference import reference_gd
+from verify.dynamics import batch_codegen, batch_layout
+from verify.dynamics.batch import ENGINE, run_batch
+from verify.dynamics.gd import run_gd
+from verify.dynamics.schedule import RecordSchedule
+from verify.dynamics.sweep import SweepSpec, certified_run, sweep
+from verify.errors import InvalidArgument
+from verify.init.schemes import SCHEMES, sample_init, sample_inits
+from verify.model.network import Dataset, Network, Problem, paper_a_problem
+
+PAPER_A = paper_a_problem()
+NET = PAPER_A.network
+coord = st.fractions(min_value=-3, max_value=3, max_denominator=1000)
+scheme_inits = st.builds(lambda s, seed, i: sample_init(NET, s, seed, i),
+                         st.sampled_from(SCHEMES), st.integers(0, 2**16), st.integers(0, 1000))
+tiny = st.integers(1, 2**12).map(lambda k: Fraction(k, 2**60))
+# neuron 1 sits just below its kink at x2: z12 = b1 - w1 = -eps stays exactly -eps while it is
+# inactive there; neuron 2 (zero bias, w2 < 0) is far from its kinks
+near_kink = st.builds(lambda w1, eps, w2: (w1, w1 - eps, w2, Fraction(0)),
+                      st.fractions(1, 3, max_denominator=64), tiny, st.fractions(-3, "-1/64", max_denominator=64))
+inits = st.one_of(scheme_inits, st.tuples(coord, coord, coord, coord), near_kink)
+
+
+def _contains(be, enclosure, exact: Fraction) -> bool:
+    return be.lower(enclosure) <= exact <= be.upper(enclosure)
+
+
+def assert_lane_matches_engine(problem, batch, k, steps):
+    """Lane ``k`` certified: same phases and recorded steps as Arb, and every record overlaps
+    Arb's and contains its centre."""
+    traj = batch.trajectory(k)
+    ref = run_gd(problem, batch.init(k), steps, prec=128, max_prec=1024)
+    assert ref.certified, f"the batch certified a lane Arb cannot: {ref.reason}"
+    assert traj.phases == ref.phases
+    assert [r.t for r in traj.records] == [r.t for r in ref.records]
+    assert [r.pattern for r in traj.records] == [r.pattern for r in ref.records]
+    be, rb = traj.backend, ref.backend
+    for mine, theirs in zip(traj.records, ref.records, strict=True):
+        for x, y in [*zip(mine.theta, theirs.theta, strict=True), (mine.loss, theirs.loss)]:
+            assert _contains(be, x, rb.mid(y)), f"t={mine.t}: {x} misses {rb.mid(y)}"
+            assert be.lower(x) <= rb.upper(y) and rb.lower(y) <= be.upper(x)
+
+
+@given(theta0=inits, steps=st.integers(0, 1500))
+@example(theta0=(Fraction(0), Fraction(0), Fraction(-2, 5), Fraction(0)), steps=50)  # exact zero: frozen neuron
+@example(theta0=(Fraction(1, 3), Fraction(-1, 3), Fraction(-2, 5), Fraction(0)), steps=50)  # not a double
+def test_certified_lanes_contain_the_arb_enclosures(theta0, steps):
+    batch = run_batch(PAPER_A, [theta0], steps)
+    if batch.completed(0):
+        assert_lane_matches_engine(PAPER_A, batch, 0, steps)
+    else:  # it stopped: the steps before its failure step were certified and recorded
+        assert 0 <= batch.fail_step[0] <= steps and batch.escalation_reason(0)
+
+
+def test_many_lanes_at_once_contain_reference():
+    """One batch of 64 lanes (two schemes, across block boundaries) against the 600-bit reference."""
+    thetas = sample_inits(NET, "he", 3, 40) + sample_inits(NET, "pytorch", 3, 24)
+    batch = run_batch(PAPER_A, thetas, 700, schedule=RecordSchedule(per_decade=0))
+    for k in range(0, len(thetas), 7):
+        assert batch.completed(k)
+        traj, ref = batch.trajectory(k), reference_gd(PAPER_A, thetas[k], 700)
+        assert all(_contains(traj.backend, v, r) for v, r in zip(traj.final.theta, ref, strict=True))
+
+
+@pytest.mark.parametrize(("width", "dim", "loss"), [(1, 1, "exponential"), (3, 2, "logistic"), (2, 3, "exponential")])
+@given(seed=st.integers(0, 2**16))
+def test_general_shapes_trained_output_contain_reference(width, dim, loss, seed):
+    """Paper B's kind of network: d inputs, any width, both layers trained, clustered data."""
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(2, dim))
+    X = [means[c] + 0.1 * rng.normal(size=dim) for c in (0, 1, 0)]
+    problem = Problem(Network(width=width, dim=dim, output_weights=None, loss=loss), Dataset.of(X, [1, -1, 1]), "1/4")
+    thetas = sample_inits(problem.network, "normal", seed, 6)
+    batch = run_batch(problem, thetas, 120)
+    done = [k for k in range(len(thetas)) if batch.completed(k)]
+    for k in done:
+        assert_lane_matches_engine(problem, batch, k, 120)
+    if done:  # and one lane against the independent 600-bit computation
+        traj, ref = batch.trajectory(done[0]), reference_gd(problem, thetas[done[0]], 120)
+        assert all(_contains(traj.backend, v, r) for v, r in zip(traj.final.theta, ref, strict=True))
+
+
+def test_rational_data_and_output_weights_enter_as_intervals():
+    """Non-double constants (x = 1/3, a = 2/3, eta = 1/10) are enclosed, never rounded; these
+    lanes change pattern over a hundred times (the change log grows)."""
+    problem = Problem(Network(width=2, dim=2, output_weights=(Fraction(2, 3), Fraction(-1))),
+                      Dataset.of([[1, "1/3"], ["-1/3", 1]], [1, -1]), "1/10")
+    thetas = sample_inits(problem.network, "pytorch", 5, 8)
+    batch = run_batch(problem, thetas, 300)
+    assert all(batch.completed(k) for k in range(8))
+    assert max(len(batch.phases(k)) for k in range(8)) > 100
+    for k in range(8):
+        assert_lane_matches_engine(problem, batch, k, 300)
+
+
+# --- lanes the batch cannot certify ----------------------------------------------------------
+@given(theta0=near_kink)
+def test_near_kink_lanes_escalate_and_arb_certifies_them(theta0):
+    """z12 = -eps (eps <= 2^-48) is constant while neuron 1 is inactive at x2: float64 loses its
+    sign within a few steps and must stop there; Arb at 128 bits keeps it."""
+    steps = 60
+    batch = run_batch(PAPER_A, [theta0], steps)
+    ref = run_gd(PAPER_A, theta0, steps)
+    if ref.phases[0][1][1] == "1" or any(p[1] == "1" for _, p in ref.phases):
+        return  # neuron 1 became active at x2: no longer on the kink
+    assert not batch.completed(0)
+    assert batch.status[0] == batch_layout.AMBIGUOUS
+    assert "undecided" in batch.escalation_reason(0) and "neuron 1 at x_2" in batch.escalation_reason(0)
+    lane, traj = certified_run(SweepSpec(PAPER_A, steps), theta0)
+    assert lane.engine == "arb" and "undecided" in lane.escalated
+    assert traj.certified and traj.phases == ref.phases
+
+
+def test_exactly_on_the_kink_is_inconclusive_everywhere():
+    """theta*: unfrozen pre-activations exactly 0 forever; neither engine can certify step 1."""
+    lane, traj = certified_run(SweepSpec(PAPER_A, 5, max_prec=256), ("0.5", "0.5", "-0.5", "0.5"))
+    assert lane.engine == "arb" and "at step 1" in lane.escalated
+    assert not traj.certified and traj.failed_step == 1
+
+
+def test_overflow_stops_the_lane():
+    batch = run_batch(PAPER_A, [("-800", "0", "3", "0")], 5)
+    assert batch.status[0] == batch_layout.NONFINITE and batch.fail_step[0] == 0
+    assert "overflowed" in batch.escalation_reason(0)
+
+
+def test_width_limit_stops_lanes_and_sweep_escalates():
+    thetas = sample_inits(NET, "pytorch", 0, 12)
+    narrow = run_batch(PAPER_A, thetas, 50, width_limit=1e-300)
+    moving = [k for k in range(12) if run_gd(PAPER_A, thetas[k], 1).phases[0][1] != "0000"]
+    assert moving and all(narrow.status[k] == batch_layout.TOO_WIDE and narrow.fail_step[k] == 1 for k in moving)
+    assert all(narrow.completed(k) for k in range(12) if k not in moving)  # nothing moves: exact points
+    spec = SweepSpec(PAPER_A, 400, width_limit=1e-300)
+    result = sweep(spec, thetas, _final_phase, workers=1)
+    assert all(lane.engine == "arb" and "wider" in lane.escalated for lane in result.lanes if lane.index in moving)
+    assert result.values == [run_gd(PAPER_A, th, 400).phases[-1][1] for th in thetas]
+    assert result.summary()["escalated"] == len(moving)
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+def _final_phase(index, traj, lane):
+    return traj.phases[-1][1]
+
+
+def _final_endpoints(index, traj, lane):
+    be = traj.backend
+    return index, lane.engine, [(str(be.lower(v)), str(be.upper(v))) for v in traj.final.theta]
+
+
+def test_sweep_results_do_not_depend_on_workers():
+    thetas = sample_inits(NET, "he", 11, 30) + [("0.5", "0.5", "-0.5", "0.5")]
+    spec = SweepSpec(PAPER_A, 300)
+    one = sweep(spec, thetas, _final_endpoints, workers=1)
+    two = sweep(spec, thetas, _final_endpoints, workers=2)
+    assert one.values == two.values and one.lanes == two.lanes
+    assert [lane.index for lane in one.lanes] == list(range(31))
+    assert one.summary()["engines"] == {ENGINE: 30, "arb": 1}
+
+
+@pytest.mark.parametrize("engine", ["arb", "mpmath"])
+def test_sweep_on_an_arbitrary_precision_engine(engine):
+    thetas = sample_inits(NET, "xavier", 2, 5)
+    result = sweep(SweepSpec(PAPER_A, 200, engine=engine), thetas, _final_phase, workers=1)
+    assert {lane.engine for lane in result.lanes} == {engine} and not result.summary()["escalated"]
+    assert result.values == [run_gd(PAPER_A, th, 200).phases[-1][1] for th in thetas]
+
+
+# --- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: run_batch(PAPER_A, np.array([[np.nan, 0, 0, 0]]), 5), "inits"),
+    (lambda: run_batch(PAPER_A, np.zeros((2, 3)), 5), "inits"),
+    (lambda: run_batch(PAPER_A, [("1", "inf", "0", "0")], 5), "inits[0].b1"),
+    (lambda: run_batch(PAPER_A, [("1", "0", "0", "0")], -1), "steps"),
+    (lambda: run_batch(PAPER_A, [("1", "0", "0", "0")], 5, width_limit=0.0), "width_limit"),
+    (lambda: SweepSpec(PAPER_A, 5, engine="gpu"), "backend"),
+    (lambda: sweep(SweepSpec(PAPER_A, 5), [("1", "0", "0", "0")], _final_phase, workers=0), "workers"),
+])
+def test_bad_input_names_its_field(call, field):
+    with pytest.raises(InvalidArgument, match="^" + re.escape(field) + "="):
+        call()
+
+
+# --- the containment checks can fail ----------------------------------------------------------
+def test_kernel_without_outward_rounding_is_caught(monkeypatch):
+    """Mutation: the same generated kernel compiled against round-to-nearest arithmetic with no
+    widening (tests/unsound_f64.py). Its lanes must miss the exact iterate somewhere."""
+    source, consts = batch_codegen.kernel_source(PAPER_A)
+    unsound = batch_codegen._load(source.replace("from verify.arith.f64 import", "from tests.unsound_f64 import"))
+    _, table = batch_codegen.step_kernels(PAPER_A)
+    monkeypatch.setattr(batch_mod, "step_kernels", lambda problem: (unsound, table))
+    thetas = sample_inits(NET, "he", 0, 16)
+    batch = run_batch(PAPER_A, thetas, 500, schedule=RecordSchedule(per_decade=0))
+    missed = 0
+    for k in range(16):
+        traj, ref = batch.trajectory(k), run_gd(PAPER_A, thetas[k], 500)
+        missed += any(not _contains(traj.backend, x, ref.backend.mid(y))
+                      for x, y in zip(traj.final.theta, ref.final.theta, strict=True))
+    assert missed > 0, "unsound arithmetic went unnoticed: the containment check cannot fail"
