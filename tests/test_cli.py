@@ -23,6 +23,7 @@ def test_every_command_has_help(command):
 @pytest.mark.parametrize("args, field", [
     (["--eta", "-1"], "eta='-1'"), (["--eta", "nan"], "eta='nan'"), (["--eta", "inf"], "eta='inf'"),
     (["--scheme", "lecun"], "scheme='lecun'"), (["--backend", "gpu"], "backend='gpu'"), (["--prec", "0"], "prec=0"),
+    (["--workers", "0"], "workers=0"), (["--fig3-inits", "-1"], "fig3-inits=-1"),
 ])
 def test_bad_input_is_one_line_naming_the_field_and_leaves_nothing(tmp_path, args, field):
     result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--fig3-inits", "0", *args])
@@ -58,13 +59,15 @@ def test_run_writes_the_report_deterministically(tmp_path):
     fig3 = doc["figure3"]["schemes"]["he"]
     assert fig3["inits"] == 40 and len(fig3["wilson95"]) == 2 and fig3["wilson95"][0] <= fig3["converged"] / 40
     assert "data:image/png;base64," in (a / "index.html").read_text()
+    assert fig3["engines"]["inits"] == 40 and sum(fig3["engines"]["engines"].values()) == 40
+    assert "## Engines" in (a / "index.md").read_text() and "batch-f64" in (a / "index.html").read_text()
     rerender = RUNNER.invoke(app, ["report", str(a)])
     assert rerender.exit_code == 0 and (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
 
 
 def test_check_prints_counts_and_a_refuted_mutation_prints_its_counterexample():
     ok = RUNNER.invoke(app, ["check", "phase-ordering", *SMALL])
-    assert ok.exit_code == 0 and "certified" in ok.output
+    assert ok.exit_code == 0 and "certified" in ok.output and "engines: batch-f64 12" in ok.output
     mutation = RUNNER.invoke(app, ["check", "mut-numerator-limit-difference", *SMALL])
     assert mutation.exit_code == 0 and "counterexample: init #" in mutation.output
 
@@ -86,6 +89,18 @@ def test_trajectory_writes_a_plot(tmp_path):
                                  "--plot", str(out)])
     assert result.exit_code == 0 and "1111@0 -> 1001@6" in result.output
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("backend", ["batch", "arb", "mpmath"])
+def test_check_gives_the_same_verdicts_on_every_backend(backend):
+    result = RUNNER.invoke(app, ["check", "f-invariance", "--backend", backend, "--workers", "2", *SMALL])
+    assert result.exit_code == 0 and "certified  " in result.output and f"engines: {backend}" in result.output.replace(
+        "batch-f64", "batch")
+
+
+def test_trajectory_on_the_batch_backend_says_when_it_escalated():
+    result = RUNNER.invoke(app, ["trajectory", "--init", "0.5,0.5,-0.5,0.5", "--steps", "5", "--backend", "batch"])
+    assert result.exit_code == 0 and "engine: arb (escalated: the sign of a pre-activation is undecided" in result.output
 
 
 def test_trajectory_rejects_bad_init():

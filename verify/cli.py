@@ -288,8 +288,8 @@ def trajectory(init: Annotated[str | None, Opt(help="exact w1,b1,w2,b2 (e.g. 0.7
                ) -> None:
     """One init: its certified phases, enclosures at log-spaced steps, loss and margin (and a plot)."""
     from verify.arith import Enclosure
-    from verify.dynamics.gd import run_gd
     from verify.dynamics.schedule import RecordSchedule
+    from verify.dynamics.sweep import certified_run
     from verify.geometry.paper_a import robustness_margin
     from verify.init.schemes import sample_init
 
@@ -298,11 +298,11 @@ def trajectory(init: Annotated[str | None, Opt(help="exact w1,b1,w2,b2 (e.g. 0.7
         problem = settings.problem()
         theta0 = problem.network.check_params(init.split(","), "init") if init else \
             sample_init(problem.network, scheme, seed, index)
-        traj = run_gd(problem, theta0, steps, backend=backend, prec=prec,
-                      schedule=RecordSchedule(per_decade=20 if plot else 1))
+        lane, traj = certified_run(settings.sweep_spec(RecordSchedule(per_decade=20 if plot else 1)), theta0)
     except VerifyError as exc:
         _fail(str(exc))
     typer.echo(f"theta0 = ({', '.join(str(q) for q in theta0)}), eta = {settings.eta}")
+    typer.echo(f"engine: {lane.engine}" + (f" (escalated: {lane.escalated})" if lane.escalated else ""))
     typer.echo(f"status: {traj.status} at {traj.prec} bits" + (f" — {traj.reason}" if traj.reason else ""))
     typer.echo("phases: " + " -> ".join(f"{p}@{t}" for t, p in traj.phases))
     series: dict[str, list[float]] = {"t": [], "loss": [], "margin": []}

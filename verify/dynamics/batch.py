@@ -31,15 +31,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
-from verify.arith import get_backend
+from verify.arith import Backend, get_backend
 from verify.arith.f64 import enclose
 from verify.dynamics import batch_layout as bl
 from verify.dynamics.batch_codegen import step_kernels
 from verify.dynamics.gd import exact_preactivations
-from verify.dynamics.pattern import pattern_string
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import COMPLETE, StepRecord, Trajectory
 from verify.errors import InvalidArgument
@@ -97,26 +97,19 @@ class BatchRun:
 
     def phases(self, k: int) -> list[tuple[int, str]]:
         """The certified pattern changes of lane ``k``: ``(first step, pattern)``."""
-        m, n = self.problem.network.width, self.problem.data.n
-        out = []
-        for e in self.log.entries(k):
-            bits = self.log.pat[e]
-            out.append((int(self.log.t[e]), pattern_string([bits[j * n:(j + 1) * n] for j in range(m)])))
-        return out
+        v = self._lists()
+        return [(v["t"][e], v["pat"][e]) for e in v["entries"][k]]
 
     def trajectory(self, k: int, prec: int = 128) -> Trajectory:
         """Lane ``k`` as a trajectory: Arb balls at ``prec`` bits holding its double intervals."""
         if not self.completed(k):
             raise ValueError(f"lane {k} was not certified in float64: {self.escalation_reason(k)}")
-        be = get_backend("arb", prec)
-        phases = self.phases(k)
-        rows: dict[int, tuple[list[float], list[float], float, float]] = {}
-        for r, t in enumerate(self.rec_steps.tolist()):
-            rows[t] = (self.rec_P[0, k, r].tolist(), self.rec_P[1, k, r].tolist(),
-                       float(self.rec_L[0, k, r]), float(self.rec_L[1, k, r]))
-        log = self.log
-        for e in log.entries(k):
-            rows[int(log.t[e])] = (log.P[0, e].tolist(), log.P[1, e].tolist(), float(log.L[0, e]), float(log.L[1, e]))
+        be, v = _arb(prec), self._lists()
+        rows = dict(zip(v["rec_steps"], zip(v["rec_lo"][k], v["rec_hi"][k], v["rec_L_lo"][k], v["rec_L_hi"][k],
+                                            strict=True), strict=True))
+        entries = v["entries"][k]
+        rows.update((v["t"][e], (v["P_lo"][e], v["P_hi"][e], v["L_lo"][e], v["L_hi"][e])) for e in entries)
+        phases = [(v["t"][e], v["pat"][e]) for e in entries]
         traj = Trajectory(self.problem, self.init(k), be, self.steps, precisions_tried=(F64_PREC,), engine=ENGINE)
         traj.phases.extend(phases)
         c = 0
@@ -125,10 +118,33 @@ class BatchRun:
                 while c + 1 < len(phases) and phases[c + 1][0] <= t:
                     c += 1
                 lo, hi, loss_lo, loss_hi = rows[t]
-                theta = tuple(be.from_doubles(a, b) for a, b in zip(lo, hi, strict=True))
+                theta = tuple(map(be.from_doubles, lo, hi))
                 traj.records.append(StepRecord(t, theta, be.from_doubles(loss_lo, loss_hi), phases[c][1]))
         traj.status = COMPLETE
         return traj
+
+    def _lists(self) -> dict[str, list]:
+        """Every lane's records as Python lists, converted once (reading lanes one by one is then cheap)."""
+        if not hasattr(self, "_as_lists"):
+            log, used = self.log, self.log.used
+            order = np.argsort(log.lane[:used], kind="stable")  # appended in step order
+            starts = np.searchsorted(log.lane[:used][order], np.arange(len(self) + 1)).tolist()
+            order = order.tolist()
+            self._as_lists = {
+                "rec_steps": self.rec_steps.tolist(),
+                "rec_lo": self.rec_P[0].tolist(), "rec_hi": self.rec_P[1].tolist(),
+                "rec_L_lo": self.rec_L[0].tolist(), "rec_L_hi": self.rec_L[1].tolist(),
+                "t": log.t[:used].tolist(), "P_lo": log.P[0, :used].tolist(), "P_hi": log.P[1, :used].tolist(),
+                "L_lo": log.L[0, :used].tolist(), "L_hi": log.L[1, :used].tolist(),
+                "pat": ["".join(map(str, bits)) for bits in log.pat[:used].tolist()],
+                "entries": [order[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)],
+            }
+        return self._as_lists
+
+
+@lru_cache(maxsize=8)
+def _arb(prec: int) -> Backend:
+    return get_backend("arb", prec)
 
 
 class ChangeLog:
@@ -142,7 +158,6 @@ class ChangeLog:
         self.pat = np.zeros((capacity, patterns), np.int8)
         self.P = np.zeros((2, capacity, p))
         self.L = np.zeros((2, capacity))
-        self._by_lane: tuple[np.ndarray, np.ndarray] | None = None
 
     def reserve(self, more: int) -> None:
         """Room for ``more`` entries past ``used`` (doubling the capacity when it runs out)."""
@@ -160,14 +175,6 @@ class ChangeLog:
             new = np.zeros((2, size, *old.shape[2:]))
             new[:, :self.used] = old[:, :self.used]
             setattr(self, name, new)
-
-    def entries(self, k: int) -> np.ndarray:
-        """Indices of lane ``k``'s entries, in step order."""
-        if self._by_lane is None:
-            order = np.argsort(self.lane[:self.used], kind="stable")  # appended in step order
-            self._by_lane = order, self.lane[:self.used][order]
-        order, lanes = self._by_lane
-        return order[np.searchsorted(lanes, k, "left"):np.searchsorted(lanes, k, "right")]
 
 
 def _enter(problem: Problem, inits: Inits) -> tuple[np.ndarray | list[tuple[Fraction, ...]], np.ndarray, np.ndarray]:

@@ -138,11 +138,41 @@ def _row(r: ClaimResult) -> list[str]:
         if cx.outcome.counterexample:
             cx_text += " — " + ", ".join(f"{k} = {v}" for k, v in cx.outcome.counterexample.items())
     cfg = r.config
-    return [r.claim_id, r.verdict.value, *(str(c[s]) for s in STATUSES), f"{cfg['scheme']}, {cfg['prec']} bits",
-            r.source, "; ".join(r.hypotheses) or "—", cx_text]
+    return [r.claim_id, r.verdict.value, *(str(c[s]) for s in STATUSES),
+            f"{cfg['scheme']}, {cfg.get('backend', 'arb')}, {cfg['prec']} bits", r.source,
+            "; ".join(r.hypotheses) or "—", cx_text]
 
 
-HEADER = ["claim", "verdict", *STATUSES, "inits, precision", "source", "hypotheses", "counterexample"]
+HEADER = ["claim", "verdict", *STATUSES, "inits, engine, precision", "source", "hypotheses", "counterexample"]
+
+
+ENGINES_NOTE = ("Every GD run is certified: on float64 interval lanes (batch-f64), or on Arb for the lanes the batch "
+                "could not certify to the end (escalated, with the reason).")
+
+
+def engines_phrase(engines: dict[str, Any] | None) -> str:
+    """``10000 inits: batch-f64 9998, arb 2 (escalated: 2 ...)`` from a sweep summary."""
+    if not engines:
+        return "—"
+    text = f"{engines['inits']} inits: " + ", ".join(f"{name} {count}" for name, count in engines["engines"].items())
+    if engines["escalated"]:
+        text += " (escalated: " + "; ".join(f"{c} because {why}" for why, c in engines["escalation_reasons"].items())
+        text += ")"
+    return text
+
+
+def engine_lines(doc: dict[str, Any]) -> list[str]:
+    """Which engine certified the runs behind each part of the report (float64 batch lanes, or Arb
+    for the lanes the batch handed on), one line per part."""
+    lines = []
+    for title, key in (("claims", "claims"), ("mutation guard", "mutations")):
+        for r in doc.get(key, []):
+            if r.get("engines"):
+                lines.append(f"{title} ({r['config']['scheme']}): {engines_phrase(r['engines'])}")
+                break
+    for scheme, s in doc.get("figure3", {}).get("schemes", {}).items():
+        lines.append(f"Figure 3 ({scheme}): {engines_phrase(s.get('engines'))}")
+    return lines
 
 
 def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[str, Any]) -> str:
@@ -162,6 +192,10 @@ def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: di
         lines.append(f"- Figure 3, {scheme}: {s['converged']}/{s['inits']} converged (certified L < 1/2), "
                      f"95% Wilson [{lo}, {hi}]; the paper's 2368/10000 is "
                      f"{'inside' if s['paper_inside_wilson95'] else 'outside'} it{ks}.")
+    engines = engine_lines(doc)
+    if engines:
+        lines += ["", "## Engines", "", ENGINES_NOTE, ""]
+        lines += [f"- {line}" for line in engines]
     stems = ("dependencies", "figure1", "figure2", "figure3", "rate")
     lines += ["", "## Figures", ""] + [f"![{stem}]({stem}.png)" for stem in stems]
     lines += ["", "## Reproducibility", "", "```json",
@@ -203,9 +237,14 @@ td,th{{border:1px solid #aaa;padding:3px 6px;vertical-align:top}} img{{max-width
 <h1>Verification report — {html.escape(doc['paper'])}</h1>
 <p>Settings digest <code>{doc['settings_digest']}</code>; precision {doc['settings']['prec']} bits.</p>
 <h2>Claims</h2>{table(claims)}<h2>Mutation guard (must be refuted)</h2>{table(mutations)}
-{fig3_text(doc)}
+{fig3_text(doc)}{engines_html(doc)}
 {figs}<h2>Reproducibility</h2><pre>{prov}</pre></body></html>
 """
+
+
+def engines_html(doc: dict[str, Any]) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in engine_lines(doc))
+    return f"<h2>Engines</h2><p>{html.escape(ENGINES_NOTE)}</p><ul>{items}</ul>" if items else ""
 
 
 def fig3_text(doc: dict[str, Any]) -> str:
