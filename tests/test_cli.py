@@ -100,7 +100,8 @@ def test_check_gives_the_same_verdicts_on_every_backend(backend):
 
 def test_trajectory_on_the_batch_backend_says_when_it_escalated():
     result = RUNNER.invoke(app, ["trajectory", "--init", "0.5,0.5,-0.5,0.5", "--steps", "5", "--backend", "batch"])
-    assert result.exit_code == 0 and "engine: arb (escalated: the sign of a pre-activation is undecided" in result.output
+    assert result.exit_code == 0
+    assert "engine: arb (escalated: the sign of a pre-activation is undecided" in result.output
 
 
 def test_trajectory_rejects_bad_init():

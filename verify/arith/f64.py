@@ -81,7 +81,8 @@ def mul_pos(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
 
 @njit(inline="always")
 def div_int(xl: float, xh: float, n: int) -> tuple[float, float]:
-    """``[x] / n`` for a positive integer ``n``."""
+    """``[x] / n`` for an integer ``1 <= n <= 2^53``: ``n`` converts to a double exactly, so the
+    division rounds once (beyond ``2^53`` the conversion would round too)."""
     return down(xl / n), up(xh / n)
 
 

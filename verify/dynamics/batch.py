@@ -247,6 +247,8 @@ def run_batch(
             not 0 < width_limit < float("inf"):
         raise InvalidArgument("width_limit", width_limit, "must be a positive finite number")
     net, data = problem.network, problem.data
+    if data.n > 2**53:  # the loss divides by n in doubles (verify.arith.f64.div_int)
+        raise InvalidArgument("data", f"{data.n} points", "must hold at most 2**53 points")
     theta0, lo, hi = _enter(problem, inits)
     lay = bl.Layout(net.width, data.n, data.d, net.trains_output)
     L, p, m, n = lo.shape[0], lay.p, lay.m, lay.n
