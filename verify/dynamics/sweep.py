@@ -34,6 +34,7 @@ from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
 BATCH = "batch"
+MIN_BATCH_CHUNK = 2048
 ENGINES = (BATCH, *sorted(BACKENDS))
 R = TypeVar("R")
 Reduce = Callable[[int, Trajectory, "Lane"], Any]
@@ -145,7 +146,11 @@ def sweep(
         raise InvalidArgument("workers", workers, "must be a positive integer")
     inits = [spec.problem.network.check_params(theta, f"inits[{k}]") for k, theta in enumerate(inits)]
     n = len(inits)
-    pieces = min(n, workers * 4 if spec.engine == BATCH else workers * 16) or 1
+    if spec.engine == BATCH:  # chunks of at least MIN_BATCH_CHUNK lanes keep the per-step overhead small
+        pieces = max(workers, min(workers * 4, n // MIN_BATCH_CHUNK))
+    else:
+        pieces = workers * 16
+    pieces = min(n, pieces) or 1
     bounds = [(n * k // pieces, n * (k + 1) // pieces) for k in range(pieces)]
     bounds = [(a, b) for a, b in bounds if b > a]
     if spec.engine == BATCH:

@@ -105,6 +105,8 @@ class Network:
         """Exact entry of a flat parameter vector of the right length."""
         if isinstance(theta, str) or len(theta) != self.n_params:
             raise InvalidArgument(field, theta, f"must have {self.n_params} entries {self.param_names()}")
+        if all(type(v) is Fraction for v in theta):  # already exact: the common case of sampled inits
+            return tuple(theta)
         return tuple(to_exact(v, f"{field}.{name}") for v, name in zip(theta, self.param_names(), strict=True))
 
 
