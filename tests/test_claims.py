@@ -173,6 +173,23 @@ def test_one_trajectory_per_init_and_once_scope(monkeypatch, backend):
     assert all(r.config == settings.to_dict() for r in res)
 
 
+def test_claim_inconclusive_on_float64_is_checked_again_on_arb():
+    """A claim that needs more than float64 widths gets the init's Arb trajectory instead."""
+    def needs_arb(case: Case) -> Outcome:
+        if case.trajectory.max_width() > Fraction(1, 10**20):
+            return Outcome(Status.INCONCLUSIVE, "enclosure too wide", case.trajectory.prec)
+        return Outcome(Status.CERTIFIED, "narrow enough", case.trajectory.prec)
+
+    probe = Claim("probe-narrow", "t", "s", "src", (), needs_arb)
+    (res,) = check_claims([probe], SETTINGS.with_(inits=4, backend="batch"))
+    assert res.verdict is Status.CERTIFIED and {o.outcome.prec for o in res.outcomes} == {128}
+    assert res.engines["engines"] == {"arb": 4}
+    assert res.engines["escalation_reasons"] == {"a claim was inconclusive on the float64 enclosures": 4}
+    dead = [(Fraction(-1), Fraction(-2), Fraction(1), Fraction(-2))] * 2  # no neuron active: exact points forever
+    (exact,) = check_claims([probe], SETTINGS.with_(backend="batch"), inits=dead)
+    assert exact.engines["engines"] == {"batch-f64": 2} and {o.outcome.prec for o in exact.outcomes} == {53}
+
+
 def test_results_deterministic_and_round_trip():
     settings = CheckSettings(steps=300, inits=6, scheme="pytorch")
     claims = ALL_TRUE + list(MUTATIONS.values())
