@@ -31,13 +31,12 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
-import statistics
-import time
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from timing import median_time  # benchmarks/timing.py, beside this script
 
 from verify.dynamics.batch import run_batch
 from verify.dynamics.gd import run_gd
@@ -163,14 +162,6 @@ def measure_memory(method: str, inits: np.ndarray, steps: int, n_arb: int, n_mp:
     child.join()
     return result
 
-
-def median_time(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def mib(n: float) -> str:

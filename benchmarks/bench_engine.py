@@ -12,11 +12,10 @@ repeats and the engine/bare overhead ratio (goal: under 2x).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import flint
 from flint import arb, fmpq
+from timing import median_time  # benchmarks/timing.py, beside this script
 
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
@@ -48,14 +47,6 @@ def bare_loop(theta0, eta, steps: int, prec: int) -> list[arb]:
     flint.ctx.prec = 53
     return [w1, b1, w2, b2]
 
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
