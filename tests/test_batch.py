@@ -154,6 +154,17 @@ def test_width_limit_stops_lanes_and_sweep_escalates():
     assert result.summary()["escalated"] == len(moving)
 
 
+def test_networks_too_large_for_the_kernels_go_to_arb_with_the_reason():
+    rng = np.random.default_rng(0)
+    big = Problem(Network(width=3, dim=2, output_weights=None), Dataset.of(rng.normal(size=(30, 2)), [1, -1] * 15), 1)
+    thetas = sample_inits(big.network, "he", 0, 3)
+    with pytest.raises(InvalidArgument, match="^problem=.*too large"):
+        run_batch(big, thetas, 5)
+    result = sweep(SweepSpec(big, 5), thetas, _final_phase, workers=1)
+    assert all(lane.engine == "arb" and "too large" in lane.escalated for lane in result.lanes)
+    assert result.values == [run_gd(big, th, 5).phases[-1][1] for th in thetas]
+
+
 # --- sweeps ----------------------------------------------------------------------------------
 def _final_phase(index, traj, lane):
     return traj.phases[-1][1]

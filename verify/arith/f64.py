@@ -41,52 +41,64 @@ LIBM_REL = 2.0**-48  # relative widening of their results: 16 ulp >= 4 * LIBM_UL
 LIBM_ABS = 2.0**-1070  # absolute widening: 16 subnormal ulps
 
 
-@njit(inline="always")
+@njit
+def select(c: bool, a, b):
+    """``a if c else b``, as a call: generated kernels must not branch (see verify.dynamics.batch_codegen)."""
+    return a if c else b
+
+
+@njit
+def pick(c: bool, al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
+    """``[a] if c else [b]``."""
+    return (al, ah) if c else (bl, bh)
+
+
+@njit
 def down(f: float) -> float:
     """A double ``< r`` for every real ``r`` with ``fl(r) = f`` (``nan`` when ``f = +inf``)."""
     return f - (abs(f) * ULP_SCALE + TINY)
 
 
-@njit(inline="always")
+@njit
 def up(f: float) -> float:
     """A double ``> r`` for every real ``r`` with ``fl(r) = f`` (``nan`` when ``f = -inf``)."""
     return f + (abs(f) * ULP_SCALE + TINY)
 
 
-@njit(inline="always")
+@njit
 def add(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
     """``[a] + [b]``."""
     return down(al + bl), up(ah + bh)
 
 
-@njit(inline="always")
+@njit
 def add_if(on: bool, al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
     """``[a] + [b]`` when ``on``, else ``[a]`` unchanged (a select, so lane loops stay branch-free)."""
     cl, ch = add(al, ah, bl, bh)
     return (cl if on else al), (ch if on else ah)
 
 
-@njit(inline="always")
+@njit
 def mul(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
     """``[a] * [b]`` for finite intervals (branch-free)."""
     p1, p2, p3, p4 = al * bl, al * bh, ah * bl, ah * bh
     return down(min(min(p1, p2), min(p3, p4))), up(max(max(p1, p2), max(p3, p4)))
 
 
-@njit(inline="always")
+@njit
 def mul_pos(al: float, ah: float, bl: float, bh: float) -> tuple[float, float]:
     """``[a] * [b]`` when both lie in ``[0, inf)``."""
     return down(al * bl), up(ah * bh)
 
 
-@njit(inline="always")
+@njit
 def div_int(xl: float, xh: float, n: int) -> tuple[float, float]:
     """``[x] / n`` for an integer ``1 <= n <= 2^53``: ``n`` converts to a double exactly, so the
     division rounds once (beyond ``2^53`` the conversion would round too)."""
     return down(xl / n), up(xh / n)
 
 
-@njit(inline="always")
+@njit
 def widen_exp(el: float, eh: float) -> tuple[float, float]:
     """``exp([x])`` from ``el, eh``, the library's ``exp`` of ``x``'s two ends, widened by its
     assumed error bound (see the module doc); ``exp`` is increasing, so the ends suffice."""
@@ -94,7 +106,7 @@ def widen_exp(el: float, eh: float) -> tuple[float, float]:
     return max(lo, 0.0), up(eh + eh * LIBM_REL) + LIBM_ABS
 
 
-@njit(inline="always")
+@njit
 def exp_span(e: float, span: float) -> tuple[float, float]:
     """``exp([x, x + span])`` from ``e``, the library's ``exp(x)``: one exponential, not two.
 
@@ -107,14 +119,14 @@ def exp_span(e: float, span: float) -> tuple[float, float]:
     return lo, up(hi * factor)
 
 
-@njit(inline="always")
+@njit
 def log1p(xl: float, xh: float) -> tuple[float, float]:
     """``log(1 + [x])`` for ``xl > -1``: libm's values widened by its assumed error bound."""
     fl, fh = math.log1p(xl), math.log1p(xh)
     return down(fl - abs(fl) * LIBM_REL) - LIBM_ABS, up(fh + abs(fh) * LIBM_REL) + LIBM_ABS
 
 
-@njit(inline="always")
+@njit
 def logistic_weight(el: float, eh: float) -> tuple[float, float]:
     """``e / (1 + e)`` for ``[e]`` in ``[0, inf)`` (increasing in ``e``): the logistic loss's ``-l'``."""
     return max(down(el / up(1.0 + el)), 0.0), up(eh / down(1.0 + eh))

@@ -11,9 +11,12 @@ For a problem, :func:`step_kernels` writes a small Python module with two numba 
 Both return ``(lanes whose pattern changed, lanes stopped)`` and count the changes per block in
 ``changes``.
 
-Both loop over lanes with one straight-line, branch-free body (selects instead of ifs), unrolled
+Both loop over lanes with one straight-line, branch-free body, unrolled
 for the shape the way :mod:`verify.dynamics.compile` unrolls the engine's step, so the compiler
-keeps a lane in registers and vectorizes across lanes (8 doubles per AVX-512 instruction).
+keeps a lane in registers and vectorizes across lanes (8 doubles per AVX-512 instruction). The
+body has no Python-level branch at all (no ``if``, ternary, ``and`` or ``or``): choices go through
+:func:`verify.arith.f64.select`, a call the compiler inlines as a select, since every branch in
+the source is a basic block for numba and thousands of them overflow its SSA pass.
 Exact coefficients 0 and +-1 (data, output weights, labels) are folded into the code; every
 other constant is an interval read from ``C``, so one kernel serves every step size and every
 dataset of the same structure. Row indices come from :class:`~verify.dynamics.batch_layout.Layout`;
@@ -46,9 +49,24 @@ from verify.arith import f64
 from verify.dynamics import batch_kernel as bk
 from verify.dynamics import batch_layout as bl
 from verify.dynamics.batch_layout import BLOCK, Layout
+from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
 ONE, MINUS = "one", "minus"
+# The unrolled kernels grow like m * n * (d + 1); numba's compile time grows faster (measured on 2 cores:
+# 72 terms 10 s, 160 terms 22 s, 288 terms 49 s, 576 terms > 15 min and 4 GB), so larger shapes are not batched.
+MAX_UNROLLED_TERMS = 256
+
+
+def unsupported(problem: Problem) -> str | None:
+    """Why the batch backend does not compile a kernel for ``problem`` (``None``: it does)."""
+    net, data = problem.network, problem.data
+    terms = net.width * data.n * (data.d + 1)
+    if terms > MAX_UNROLLED_TERMS:
+        return (f"the network is too large for the unrolled batch kernel (width x points x (d + 1) = {terms} "
+                f"> {MAX_UNROLLED_TERMS})")
+    return None
+
 Pair = tuple[str, str]
 
 
@@ -107,8 +125,7 @@ class _Writer:
                 if guard is None:
                     self.emit(f"{acc[0]}, {acc[1]} = {term[0]}, {term[1]}")
                 else:
-                    self.emit(f"{acc[0]} = {term[0]} if {guard} else 0.0")
-                    self.emit(f"{acc[1]} = {term[1]} if {guard} else 0.0")
+                    self.emit(f"{acc[0]}, {acc[1]} = pick({guard}, {term[0]}, {term[1]}, 0.0, 0.0)")
             elif guard is None:
                 self.emit(f"{acc[0]}, {acc[1]} = add({acc[0]}, {acc[1]}, {term[0]}, {term[1]})")
             else:
@@ -140,14 +157,14 @@ def _forward(wr: _Writer, problem: Problem, lay: Layout, first: bool) -> None:
             terms += [(None, wr.times(wr.coef(data.X[i][k]), _param(lay.w(j, k)))) for k in range(d)]
             zl, zh = wr.sum(terms)
             wr.emit(f"z{j}_{i}l, z{j}_{i}h = {zl}, {zh}")
-            wr.emit(f"a{j}_{i} = ({_f(lay.sign0(j, i))} > 0) if fr{j} else (z{j}_{i}l > 0.0)")
+            wr.emit(f"a{j}_{i} = select(fr{j}, {_f(lay.sign0(j, i))} > 0, z{j}_{i}l > 0.0)")
             wr.emit(f"u{j}_{i} = (not fr{j}) & (not (((z{j}_{i}l > 0.0) & (z{j}_{i}h < INF)) | "
                     f"((z{j}_{i}h <= 0.0) & (z{j}_{i}l > -INF))))")
             undecided.append((j, i))
     wr.emit("und = " + " | ".join(f"u{j}_{i}" for j, i in undecided))
     wr.emit("fidx = -1.0")
     for j, i in reversed(undecided):
-        wr.emit(f"fidx = {float(j * n + i)} if u{j}_{i} else fidx")
+        wr.emit(f"fidx = select(u{j}_{i}, {float(j * n + i)}, fidx)")
     for i in range(n):
         terms = []
         for j in range(m):
@@ -218,16 +235,16 @@ def _function(name: str, problem: Problem, lay: Layout, consts: list[Fraction],
         _finish(wr, problem, lay)
     _forward(wr, problem, lay, first)
     if first:
-        wr.emit(f"code = {bl.AMBIGUOUS} if und else {bl.COMPLETE}")
+        wr.emit(f"code = select(und, {bl.AMBIGUOUS}, {bl.COMPLETE})")
     else:
-        wr.emit(f"code = {bl.NONFINITE} if nf else ({bl.TOO_WIDE} if wide else "
-                f"({bl.AMBIGUOUS} if und else {bl.COMPLETE}))")
+        wr.emit(f"code = select(nf, {bl.NONFINITE}, select(wide, {bl.TOO_WIDE}, "
+                f"select(und, {bl.AMBIGUOUS}, {bl.COMPLETE})))")
     wr.emit(f"stop = live & (code != {bl.COMPLETE})")
-    wr.emit(f"{_f(lay.status)} = code if stop else {_f(lay.status)}")
+    wr.emit(f"{_f(lay.status)} = select(stop, code, {_f(lay.status)})")
     wr.emit(f"live = live & (code == {bl.COMPLETE})")
     wr.emit(f"{_f(lay.alive)} = live")
     for q in range(lay.p):  # a stopped lane keeps its last parameters (it must not drift to inf or subnormals)
-        wr.emit(f"{_x(lay.lo(q))}, {_x(lay.hi(q))} = (p{q}l if live else s{q}l), (p{q}h if live else s{q}h)")
+        wr.emit(f"{_x(lay.lo(q))}, {_x(lay.hi(q))} = pick(live, p{q}l, p{q}h, s{q}l, s{q}h)")
     for j in range(lay.m):
         wr.emit(f"{_f(lay.frozen(j))} = fr{j}")
         for i in range(lay.n):
@@ -270,7 +287,8 @@ def kernel_source(problem: Problem) -> tuple[str, list[Fraction]]:
         "import math\n\n"
         "import numpy as np\n"
         "from numba import njit\n\n"
-        "from verify.arith.f64 import add, add_if, div_int, exp_span, log1p, logistic_weight, mul, mul_pos, up\n\n"
+        "from verify.arith.f64 import add, add_if, div_int, exp_span, log1p, logistic_weight, mul, mul_pos, pick, "
+        "select, up\n\n"
         "INF = np.inf\n" + codes + "\n\n"
     )
     for name in bk.PASSES:
@@ -309,6 +327,10 @@ def _load(source: str) -> ModuleType:
 
 def step_kernels(problem: Problem) -> tuple[ModuleType, np.ndarray]:
     """The compiled ``start`` / ``advance`` kernels for ``problem``'s shape, and the constants array ``C``."""
+    reason = unsupported(problem)
+    if reason is not None:
+        raise InvalidArgument("problem", f"width {problem.network.width}, {problem.data.n} points in "
+                              f"R^{problem.data.d}", f"is not supported by the batch backend: {reason}")
     source, consts = kernel_source(problem)
     table = np.array([v for q in consts for v in f64.enclose(q)] or [0.0])
     return _load(source), table
