@@ -178,7 +178,7 @@ def check(claim: Annotated[str, typer.Argument(help="claim or mutation id (see `
 
 def _provenance(settings: CheckSettings, wall: float | None = None) -> dict[str, Any]:
     versions = {}
-    for pkg in ("verify-mlt", "python-flint", "mpmath", "sympy", "numpy", "scipy", "matplotlib", "hypothesis"):
+    for pkg in ("verify-mlt", "python-flint", "mpmath", "sympy", "numpy", "numba", "scipy", "matplotlib", "hypothesis"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
