@@ -7,6 +7,7 @@ against unsound arithmetic is caught by the same containment checks."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -26,6 +27,7 @@ from verify.init.schemes import SCHEMES, sample_init, sample_inits
 from verify.model.network import Dataset, Network, Problem, paper_a_problem
 
 PAPER_A = paper_a_problem()
+KERNELS = ["unrolled", "loops"]  # every shape works with both; "auto" picks by size
 NET = PAPER_A.network
 coord = st.fractions(min_value=-3, max_value=3, max_denominator=1000)
 scheme_inits = st.builds(lambda s, seed, i: sample_init(NET, s, seed, i),
@@ -61,18 +63,20 @@ def assert_lane_matches_engine(problem, batch, k, steps):
 @given(theta0=inits, steps=st.integers(0, 1500))
 @example(theta0=(Fraction(0), Fraction(0), Fraction(-2, 5), Fraction(0)), steps=50)  # exact zero: frozen neuron
 @example(theta0=(Fraction(1, 3), Fraction(-1, 3), Fraction(-2, 5), Fraction(0)), steps=50)  # not a double
-def test_certified_lanes_contain_the_arb_enclosures(theta0, steps):
-    batch = run_batch(PAPER_A, [theta0], steps)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_certified_lanes_contain_the_arb_enclosures(kernel, theta0, steps):
+    batch = run_batch(PAPER_A, [theta0], steps, kernel=kernel)
     if batch.completed(0):
         assert_lane_matches_engine(PAPER_A, batch, 0, steps)
     else:  # it stopped: the steps before its failure step were certified and recorded
         assert 0 <= batch.fail_step[0] <= steps and batch.escalation_reason(0)
 
 
-def test_many_lanes_at_once_contain_reference():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_many_lanes_at_once_contain_reference(kernel):
     """One batch of 64 lanes (two schemes, across block boundaries) against the 600-bit reference."""
     thetas = sample_inits(NET, "he", 3, 40) + sample_inits(NET, "pytorch", 3, 24)
-    batch = run_batch(PAPER_A, thetas, 700, schedule=RecordSchedule(per_decade=0))
+    batch = run_batch(PAPER_A, thetas, 700, schedule=RecordSchedule(per_decade=0), kernel=kernel)
     for k in range(0, len(thetas), 7):
         assert batch.completed(k)
         traj, ref = batch.trajectory(k), reference_gd(PAPER_A, thetas[k], 700)
@@ -81,14 +85,15 @@ def test_many_lanes_at_once_contain_reference():
 
 @pytest.mark.parametrize(("width", "dim", "loss"), [(1, 1, "exponential"), (3, 2, "logistic"), (2, 3, "exponential")])
 @given(seed=st.integers(0, 2**16))
-def test_general_shapes_trained_output_contain_reference(width, dim, loss, seed):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_general_shapes_trained_output_contain_reference(kernel, width, dim, loss, seed):
     """Paper B's kind of network: d inputs, any width, both layers trained, clustered data."""
     rng = np.random.default_rng(seed)
     means = rng.normal(size=(2, dim))
     X = [means[c] + 0.1 * rng.normal(size=dim) for c in (0, 1, 0)]
     problem = Problem(Network(width=width, dim=dim, output_weights=None, loss=loss), Dataset.of(X, [1, -1, 1]), "1/4")
     thetas = sample_inits(problem.network, "normal", seed, 6)
-    batch = run_batch(problem, thetas, 120)
+    batch = run_batch(problem, thetas, 120, kernel=kernel)
     done = [k for k in range(len(thetas)) if batch.completed(k)]
     for k in done:
         assert_lane_matches_engine(problem, batch, k, 120)
@@ -97,13 +102,14 @@ def test_general_shapes_trained_output_contain_reference(width, dim, loss, seed)
         assert all(_contains(traj.backend, v, r) for v, r in zip(traj.final.theta, ref, strict=True))
 
 
-def test_rational_data_and_output_weights_enter_as_intervals():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_rational_data_and_output_weights_enter_as_intervals(kernel):
     """Non-double constants (x = 1/3, a = 2/3, eta = 1/10) are enclosed, never rounded; these
     lanes change pattern over a hundred times (the change log grows)."""
     problem = Problem(Network(width=2, dim=2, output_weights=(Fraction(2, 3), Fraction(-1))),
                       Dataset.of([[1, "1/3"], ["-1/3", 1]], [1, -1]), "1/10")
     thetas = sample_inits(problem.network, "pytorch", 5, 8)
-    batch = run_batch(problem, thetas, 300)
+    batch = run_batch(problem, thetas, 300, kernel=kernel)
     assert all(batch.completed(k) for k in range(8))
     assert max(len(batch.phases(k)) for k in range(8)) > 100
     for k in range(8):
@@ -112,11 +118,12 @@ def test_rational_data_and_output_weights_enter_as_intervals():
 
 # --- lanes the batch cannot certify ----------------------------------------------------------
 @given(theta0=near_kink)
-def test_near_kink_lanes_escalate_and_arb_certifies_them(theta0):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_near_kink_lanes_escalate_and_arb_certifies_them(kernel, theta0):
     """z12 = -eps (eps <= 2^-48) is constant while neuron 1 is inactive at x2: float64 loses its
     sign within a few steps and must stop there; Arb at 128 bits keeps it."""
     steps = 60
-    batch = run_batch(PAPER_A, [theta0], steps)
+    batch = run_batch(PAPER_A, [theta0], steps, kernel=kernel)
     ref = run_gd(PAPER_A, theta0, steps)
     if ref.phases[0][1][1] == "1" or any(p[1] == "1" for _, p in ref.phases):
         return  # neuron 1 became active at x2: no longer on the kink
@@ -135,8 +142,9 @@ def test_exactly_on_the_kink_is_inconclusive_everywhere():
     assert not traj.certified and traj.failed_step == 1
 
 
-def test_overflow_stops_the_lane():
-    batch = run_batch(PAPER_A, [("-800", "0", "3", "0")], 5)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_overflow_stops_the_lane(kernel):
+    batch = run_batch(PAPER_A, [("-800", "0", "3", "0")], 5, kernel=kernel)
     assert batch.status[0] == batch_layout.NONFINITE and batch.fail_step[0] == 0
     assert "overflowed" in batch.escalation_reason(0)
 
@@ -154,15 +162,19 @@ def test_width_limit_stops_lanes_and_sweep_escalates():
     assert result.summary()["escalated"] == len(moving)
 
 
-def test_networks_too_large_for_the_kernels_go_to_arb_with_the_reason():
+def test_networks_too_large_to_unroll_run_on_the_loop_kernels():
+    """Two clusters of 15 points in R^2, width 3, both layers trained: 270 terms, beyond unrolling."""
     rng = np.random.default_rng(0)
-    big = Problem(Network(width=3, dim=2, output_weights=None), Dataset.of(rng.normal(size=(30, 2)), [1, -1] * 15), 1)
-    thetas = sample_inits(big.network, "he", 0, 3)
-    with pytest.raises(InvalidArgument, match="^problem=.*too large"):
-        run_batch(big, thetas, 5)
-    result = sweep(SweepSpec(big, 5), thetas, _final_phase, workers=1)
-    assert all(lane.engine == "arb" and "too large" in lane.escalated for lane in result.lanes)
-    assert result.values == [run_gd(big, th, 5).phases[-1][1] for th in thetas]
+    means = np.array([[2.0, 0.0], [0.0, 2.0]])
+    X = [means[i % 2] + 0.3 * rng.normal(size=2) for i in range(30)]
+    big = Problem(Network(width=3, dim=2, output_weights=None), Dataset.of(X, [1, -1] * 15), "1/10")
+    assert batch_codegen.unrolled_size(big) > batch_codegen.MAX_UNROLLED_TERMS
+    assert not batch_codegen.step_kernels(big).unrolled
+    thetas = sample_inits(big.network, "he", 0, 6)
+    batch = run_batch(big, thetas, 40)
+    assert all(batch.completed(k) for k in range(6))
+    for k in range(6):
+        assert_lane_matches_engine(big, batch, k, 40)
 
 
 # --- sweeps ----------------------------------------------------------------------------------
@@ -209,13 +221,14 @@ def test_bad_input_names_its_field(call, field):
 
 
 # --- the containment checks can fail ----------------------------------------------------------
-def test_kernel_without_outward_rounding_is_caught(monkeypatch):
-    """Mutation: the same generated kernel compiled against round-to-nearest arithmetic with no
-    widening (tests/unsound_f64.py). Its lanes must miss the exact iterate somewhere."""
-    source, consts = batch_codegen.kernel_source(PAPER_A)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernel_without_outward_rounding_is_caught(monkeypatch, kernel):
+    """Mutation: the same kernels compiled against round-to-nearest arithmetic with no widening
+    (tests/unsound_f64.py). Their lanes must miss the exact iterate somewhere."""
+    sound = batch_codegen.step_kernels(PAPER_A, kernel)
+    source = batch_codegen.kernel_source(PAPER_A)[0] if kernel == "unrolled" else batch_codegen.loops_source()
     unsound = batch_codegen._load(source.replace("from verify.arith.f64 import", "from tests.unsound_f64 import"))
-    _, table = batch_codegen.step_kernels(PAPER_A)
-    monkeypatch.setattr(batch_mod, "step_kernels", lambda problem: (unsound, table))
+    monkeypatch.setattr(batch_mod, "step_kernels", lambda problem, kind: replace(sound, module=unsound))
     thetas = sample_inits(NET, "he", 0, 16)
     batch = run_batch(PAPER_A, thetas, 500, schedule=RecordSchedule(per_decade=0))
     missed = 0

@@ -2,7 +2,8 @@
 
 :func:`run_batch` encloses each exact init (and the data, output weights and ``eta/n``) in the
 tightest double intervals, decides each init's initial signs exactly, and steps every lane with
-the generated kernels of :mod:`verify.dynamics.batch_codegen` and ``numpy.exp``. Per step ``t``
+the compiled kernels of :mod:`verify.dynamics.batch_codegen` (unrolled for the network's shape
+while it is small, :mod:`verify.dynamics.batch_loops` beyond) and ``numpy.exp``. Per step ``t``
 (the conventions of :mod:`verify.dynamics.gd`):
 
 * ``z_ji = <w_j, x_i> + b_j``; neuron ``j`` is active at ``x_i`` iff ``z_ji > 0``, certified by
@@ -235,11 +236,14 @@ def run_batch(
     schedule: RecordSchedule | None = None,
     width_limit: float = DEFAULT_WIDTH_LIMIT,
     progress: Callable[[int], None] | None = None,
+    kernel: str = "auto",
 ) -> BatchRun:
     """Certified GD in float64 intervals from every exact init (one lane each).
 
     ``inits`` is a sequence of exact parameter vectors (anything :func:`verify.exact.to_exact`
-    takes) or a float64 array of shape ``(L, p)`` whose doubles are the exact values.
+    takes) or a float64 array of shape ``(L, p)`` whose doubles are the exact values. ``kernel``
+    picks the step kernels (:func:`verify.dynamics.batch_codegen.step_kernels`): unrolled for the
+    shape, loops, or ``"auto"`` (unrolled while small).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InvalidArgument("steps", steps, "must be a non-negative integer")
@@ -250,9 +254,9 @@ def run_batch(
     if data.n > 2**53:  # the loss divides by n in doubles (verify.arith.f64.div_int)
         raise InvalidArgument("data", f"{data.n} points", "must hold at most 2**53 points")
     theta0, lo, hi = _enter(problem, inits)
-    lay = bl.Layout(net.width, data.n, data.d, net.trains_output)
+    compiled = step_kernels(problem, kernel)
+    kernels, C, lay = compiled.module, compiled.C, compiled.layout
     L, p, m, n = lo.shape[0], lay.p, lay.m, lay.n
-    kernels, C = step_kernels(problem)
     rec_steps = np.array(sorted((schedule or RecordSchedule()).steps(steps)), np.int64)
     R = len(rec_steps)
     run = BatchRun(
@@ -273,8 +277,8 @@ def run_batch(
     exps, logistic, limit, r = X[:, lay.e(0):lay.e(0) + n], net.loss == "logistic", float(width_limit), 0
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
-            kernel = kernels.start if t == 0 else kernels.advance
-            n_changed, n_stopped = kernel(Xf, Ff, C, limit, changes)
+            step_fn = kernels.start if t == 0 else kernels.advance
+            n_changed, n_stopped = step_fn(Xf, Ff, C, limit, changes)
             if n_stopped:
                 kernels.settle(t, lay.status, lay.fail_at, X, F, run.fail_step, run.fail_at)
             np.exp(exps, out=exps)

@@ -10,7 +10,7 @@ overlap another lane's, and vectorizes the loop over lanes with no run-time alia
 ``Network.param_names``); for each point ``i`` the exponent argument ``-y_i N(x_i)`` (lower end
 rows, then the widths of the arguments), and ``numpy.exp`` overwrites the lower ends with their
 exponentials (:func:`verify.arith.f64.exp_span` encloses the whole exponential from them); with a
-trained output layer, the pre-activations ``z_ji`` the next update needs; and the index
+trained output layer (or for the loop kernels), the pre-activations ``z_ji``; and the index
 ``j * n + i`` of the first undecided pre-activation (-1 if none).
 
 ``F`` (int8) rows: the certified pattern (``j * n + i``), the exact initial signs, the frozen
@@ -39,6 +39,11 @@ class Layout:
     n: int
     d: int
     trains: bool
+    keep_z: bool = False  # hold every z_ji in X (the loop kernels need them; unrolled ones only to train a)
+
+    @property
+    def z_rows(self) -> bool:
+        return self.trains or self.keep_z
 
     @property
     def p(self) -> int:
@@ -77,7 +82,7 @@ class Layout:
 
     @property
     def fail_at(self) -> int:
-        return 2 * self.p + 2 * self.n + (2 * self.m * self.n if self.trains else 0)
+        return 2 * self.p + 2 * self.n + (2 * self.m * self.n if self.z_rows else 0)
 
     @property
     def x_rows(self) -> int:
@@ -108,3 +113,12 @@ class Layout:
     @property
     def f_rows(self) -> int:
         return self.alive + 3
+
+    def header(self) -> list[float]:
+        """The shape and the first row of each kind, for the loop kernels (:mod:`verify.dynamics.batch_loops`),
+        which index rows as above: ``lo(q) = q``, ``hi(q) = p + q``, ``e(i) = e(0) + i``, ``span(i) = span(0) + i``,
+        ``z_lo(j, i) = z_lo(0, 0) + 2 (j n + i)``, ``act(j, i) = j n + i``, ``sign0(j, i) = sign0(0, 0) + j n + i``,
+        ``frozen(j) = frozen(0) + j``."""
+        return [float(v) for v in (self.m, self.n, self.d, self.trains, self.p, self.e(0), self.span(0),
+                                   self.z_lo(0, 0), self.fail_at, self.sign0(0, 0), self.frozen(0), self.alive,
+                                   self.changed, self.status, self.x_rows, self.f_rows)]

@@ -5,10 +5,8 @@ default). With the ``"batch"`` engine a chunk runs on the float64 batch backend
 (:mod:`verify.dynamics.batch`) and every lane it cannot certify to the end (an undecided sign,
 an overflow, an interval wider than the width limit) is *escalated*: run again from its exact
 init by the arbitrary-precision engine (:func:`verify.dynamics.gd.run_gd` on Arb, which itself
-doubles its precision before it gives up); every init of a network too large for the batch
-kernels (:func:`verify.dynamics.batch_codegen.unsupported`) goes to Arb directly, with that
-reason. With ``"arb"`` or ``"mpmath"`` every init runs on that engine. Each init's trajectory is
-handed to
+doubles its precision before it gives up). With ``"arb"`` or ``"mpmath"`` every init runs on
+that engine. Each init's trajectory is handed to
 ``reduce(index, trajectory, lane)`` in the worker, and only what ``reduce`` returns (it must be
 picklable) comes back, in index order, with a :class:`Lane` saying which engine certified it and
 why it was escalated.
@@ -29,7 +27,6 @@ from typing import Any, Generic, TypeVar
 
 from verify.arith import BACKENDS
 from verify.dynamics import batch as bt
-from verify.dynamics.batch_codegen import unsupported
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import Trajectory
@@ -101,10 +98,9 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
               reduce: Reduce) -> list[tuple[Lane, Any]]:
     """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process."""
     out = []
-    declined = unsupported(spec.problem) if spec.engine == BATCH else None
-    if spec.engine != BATCH or declined:
+    if spec.engine != BATCH:
         for k, theta0 in enumerate(inits):
-            lane = Lane(start + k, spec.escalation_backend, declined)
+            lane = Lane(start + k, spec.engine)
             out.append((lane, reduce(start + k, spec.engine_run(theta0), lane)))
         return out
     batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
@@ -157,7 +153,7 @@ def sweep(
     pieces = min(n, pieces) or 1
     bounds = [(n * k // pieces, n * (k + 1) // pieces) for k in range(pieces)]
     bounds = [(a, b) for a, b in bounds if b > a]
-    if spec.engine == BATCH and not unsupported(spec.problem):
+    if spec.engine == BATCH:
         bt.step_kernels(spec.problem)  # compile (or load) once here, so forked workers inherit it
     results: list[tuple[Lane, Any]] = []
     done = 0
