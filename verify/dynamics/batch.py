@@ -15,7 +15,7 @@ while it is small, :mod:`verify.dynamics.batch_loops` beyond) and ``numpy.exp``.
   when the output layer trains, ``a_j += sum_i [z_ji > 0] y_i G_i z_ji``, all with the old ``a_j``.
 
 A lane stops at the first step it cannot certify (an undecided sign, an overflow, a parameter
-interval wider than ``width_limit``, too many pattern changes for its buffer); :class:`BatchRun`
+interval wider than ``width_limit``); :class:`BatchRun`
 says which step and why, and the sweep (:mod:`verify.dynamics.sweep`) escalates it to the
 arbitrary-precision engine. A completed lane reads as an ordinary
 :class:`~verify.dynamics.trajectory.Trajectory` whose enclosures are Arb balls holding its
@@ -256,6 +256,7 @@ def run_batch(
     theta0, lo, hi = _enter(problem, inits)
     compiled = step_kernels(problem, kernel)
     kernels, C, lay = compiled.module, compiled.C, compiled.layout
+    H = np.array(lay.header())
     L, p, m, n = lo.shape[0], lay.p, lay.m, lay.n
     rec_steps = np.array(sorted((schedule or RecordSchedule()).steps(steps)), np.int64)
     R = len(rec_steps)
@@ -280,15 +281,14 @@ def run_batch(
             step_fn = kernels.start if t == 0 else kernels.advance
             n_changed, n_stopped = step_fn(Xf, Ff, C, limit, changes)
             if n_stopped:
-                kernels.settle(t, lay.status, lay.fail_at, X, F, run.fail_step, run.fail_at)
+                kernels.settle(t, H, X, F, run.fail_step, run.fail_at)
             np.exp(exps, out=exps)
             scheduled = r < R and rec_steps[r] == t
             if scheduled or n_changed:
                 log = run.log
                 log.reserve(n_changed)
-                _, log.used = kernels.record(t, scheduled, r, n, p, logistic, lay.alive, lay.changed, lay.status, X,
-                                             F, changes, run.fail_step, log.used, log.lane, log.t, log.pat, log.P,
-                                             log.L, run.rec_P, run.rec_L)
+                _, log.used = kernels.record(t, scheduled, r, logistic, H, X, F, changes, run.fail_step, log.used,
+                                             log.lane, log.t, log.pat, log.P, log.L, run.rec_P, run.rec_L)
                 r += int(scheduled)
             if progress is not None and t % 1024 == 0:
                 progress(t)

@@ -221,7 +221,6 @@ def _function(name: str, problem: Problem, lay: Layout, consts: list[Fraction],
     wr = _Writer(consts)
     for q in range(lay.p):
         wr.emit(f"p{q}l, p{q}h = {_x(lay.lo(q))}, {_x(lay.hi(q))}")
-        wr.emit(f"s{q}l, s{q}h = p{q}l, p{q}h")
     for j in range(lay.m):
         wr.emit(f"fr{j} = {_f(lay.frozen(j))} != 0")
     wr.emit(f"live = {_f(lay.alive)} != 0")
@@ -240,8 +239,8 @@ def _function(name: str, problem: Problem, lay: Layout, consts: list[Fraction],
     wr.emit(f"{_f(lay.status)} = select(stop, code, {_f(lay.status)})")
     wr.emit(f"live = live & (code == {bl.COMPLETE})")
     wr.emit(f"{_f(lay.alive)} = live")
-    for q in range(lay.p):  # a stopped lane keeps its last parameters (it must not drift to inf or subnormals)
-        wr.emit(f"{_x(lay.lo(q))}, {_x(lay.hi(q))} = pick(live, p{q}l, p{q}h, s{q}l, s{q}h)")
+    for q in range(lay.p):  # a lane stopped here is parked by the settle pass before the next step
+        wr.emit(f"{_x(lay.lo(q))}, {_x(lay.hi(q))} = p{q}l, p{q}h")
     for j in range(lay.m):
         wr.emit(f"{_f(lay.frozen(j))} = fr{j}")
         for i in range(lay.n):

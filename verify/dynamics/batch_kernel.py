@@ -1,16 +1,20 @@
 """The batch backend's rare per-lane passes: records of certified steps, and stopped lanes.
 
-The generated step kernels (:mod:`verify.dynamics.batch_codegen`) only touch the lane-blocked
-arrays ``X, F`` of :mod:`verify.dynamics.batch_layout`. What happens to few lanes, or on few
-steps, is done here with plain loops. :mod:`~verify.dynamics.batch_codegen` copies this source
-into every generated kernel module (:data:`PASSES`), which numba compiles and caches under a
-name hashing all of it, so a cached pass never outlives a change to it or to its arithmetic:
+The step kernels (:mod:`verify.dynamics.batch_codegen`, :mod:`verify.dynamics.batch_loops`)
+only touch the lane-blocked arrays ``X, F`` of :mod:`verify.dynamics.batch_layout`. What happens
+to few lanes, or on few steps, is done here with plain loops. :mod:`~verify.dynamics.batch_codegen`
+copies this source into every kernel module it compiles (:data:`PASSES`), which numba caches
+under a name hashing all of it, so a cached pass never outlives a change to it or to its
+arithmetic. Rows come from ``H``, the layout's :meth:`~verify.dynamics.batch_layout.Layout.header`.
 
 * :func:`record` stores ``theta_t`` and ``L(theta_t) = (1/n) sum_i l(y_i N(x_i))`` of every
   running lane on a scheduled step, and appends those of each lane whose pattern just changed
   (with the pattern) to a change log; a lane whose exponential overflowed stops instead
   (``NONFINITE`` at ``t``);
 * :func:`settle` gives each lane the step kernels stopped its failure step and place.
+
+Both *park* a stopped lane: parameters 1.0 and every neuron frozen inactive, so it stays
+finite, normal and unchanged while the other lanes of its block go on.
 """
 
 from __future__ import annotations
@@ -22,12 +26,23 @@ from numba import njit
 from verify.arith.f64 import add, div_int, exp_span, log1p
 from verify.dynamics.batch_layout import NONFINITE
 
-PASSES = ("record", "settle")  # compiled in each generated kernel module
+PASSES = ("_park", "record", "settle")  # compiled in each kernel module
 
 
 @njit(nogil=True)
-def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, X, F, changes, fail_step, used,
-           log_lane, log_t, log_pat, log_P, log_L, rec_P, rec_L):  # pragma: no cover - compiled
+def _park(H, X, F, bk, lane):  # pragma: no cover - compiled
+    m, n, p, sign00, frozen0 = int(H[0]), int(H[1]), int(H[4]), int(H[9]), int(H[10])
+    for q in range(2 * p):
+        X[bk, q, lane] = 1.0
+    for a in range(m * n):
+        F[bk, sign00 + a, lane] = -1
+    for j in range(m):
+        F[bk, frozen0 + j, lane] = 1
+
+
+@njit(nogil=True)
+def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lane, log_t, log_pat, log_P, log_L,
+           rec_P, rec_L):  # pragma: no cover - compiled
     """Record step ``t`` (the exponent rows of ``X`` hold the library's ``exp`` of each argument's lower end).
 
     ``X, F`` are the state arrays viewed as ``(blocks, rows, BLOCK)``; lane ``k`` is block
@@ -38,6 +53,8 @@ def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, 
     ``changes[block]`` counts each block's changed lanes (blocks with none are skipped unless
     ``scheduled``). Returns the number of lanes stopped (their exponential overflowed) and ``used``.
     """
+    n, p, e0, span0 = int(H[1]), int(H[4]), int(H[5]), int(H[6])
+    alive_row, changed_row, status_row = int(H[11]), int(H[12]), int(H[13])
     blocks, block = X.shape[0], X.shape[2]
     L = fail_step.shape[0]
     stopped = 0
@@ -54,7 +71,7 @@ def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, 
             sl, sh = 0.0, 0.0
             finite = True
             for i in range(n):
-                el, eh = exp_span(X[bk, 2 * p + i, lane], X[bk, 2 * p + n + i, lane])
+                el, eh = exp_span(X[bk, e0 + i, lane], X[bk, span0 + i, lane])
                 finite = finite and eh < math.inf
                 ll, lh = log1p(el, eh) if logistic else (el, eh)
                 sl, sh = add(sl, sh, ll, lh)
@@ -62,6 +79,7 @@ def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, 
                 F[bk, alive_row, lane] = 0
                 F[bk, status_row, lane] = NONFINITE
                 fail_step[k] = t
+                _park(H, X, F, bk, lane)
                 stopped += 1
                 continue
             sl, sh = div_int(sl, sh, n)
@@ -86,11 +104,12 @@ def record(t, scheduled, r, n, p, logistic, alive_row, changed_row, status_row, 
 
 
 @njit(nogil=True)
-def settle(t, status_row, fail_row, X, F, fail_step, fail_at):  # pragma: no cover - compiled
-    """Failure step and place of the lanes the step kernel stopped at step ``t``.
+def settle(t, H, X, F, fail_step, fail_at):  # pragma: no cover - compiled
+    """Failure step and place of the lanes the step kernel stopped at step ``t``; park them.
 
     A ``NONFINITE`` stop found while finishing step ``t - 1`` failed at ``t - 1``; the others at ``t``.
     """
+    fail_row, status_row = int(H[8]), int(H[13])
     block = X.shape[2]
     for k in range(fail_step.shape[0]):
         bk, lane = k // block, k % block
@@ -99,3 +118,4 @@ def settle(t, status_row, fail_row, X, F, fail_step, fail_at):  # pragma: no cov
             continue
         fail_step[k] = t - 1 if code == NONFINITE else t
         fail_at[k] = int(X[bk, fail_row, lane])
+        _park(H, X, F, bk, lane)
