@@ -1,8 +1,8 @@
 """Hypothesis profiles and shared fixtures.
 
-Profiles (select with ``HYPOTHESIS_PROFILE``): ``ci`` (derandomized, few examples,
-loaded by default when ``CI`` is set), ``dev`` (the default locally) and ``deep``
-(many examples, for long runs). Every failing property prints its
+Profiles (select with ``HYPOTHESIS_PROFILE``): ``ci`` (derandomized, few examples: the
+default, so the README's test command gives the same verdict on every machine), ``dev``
+(random examples, for exploring) and ``deep`` (many examples, for long runs). Every failing property prints its
 ``@reproduce_failure`` / seed line, so a failure can be replayed.
 """
 
@@ -22,7 +22,7 @@ settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=500, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
