@@ -283,13 +283,13 @@ def kernel_source(problem: Problem) -> tuple[str, list[Fraction]]:
 def loops_source() -> str:
     """The loop kernels' module (one for every shape): :mod:`verify.dynamics.batch_loops` and the passes."""
     return _module_source("loop kernels for any shape", [], ("start", "advance", "_step", "_finish", "_forward"),
-                          bl_module="batch_loops") + "\n"
+                          copied_from="batch_loops") + "\n"
 
 
-def _module_source(title: str, generated: list[str], copied: tuple[str, ...], bl_module: str = "batch_kernel") -> str:
+def _module_source(title: str, generated: list[str], copied: tuple[str, ...], copied_from: str = "batch_kernel") -> str:
     """A kernel module: imports, the constants it relies on (status codes, ``BLOCK``), ``generated``
     functions, then the source of ``copied`` functions (from :mod:`verify.dynamics.batch_loops` when
-    ``bl_module`` says so) and of the generic passes, all compiled with numba's disk cache."""
+    ``copied_from`` says so) and of the generic passes, all compiled with numba's disk cache."""
     from verify.dynamics import batch_loops
 
     digest = hashlib.sha256(inspect.getsource(f64).encode()).hexdigest()[:16]
@@ -307,8 +307,8 @@ def _module_source(title: str, generated: list[str], copied: tuple[str, ...], bl
     sources = {"batch_kernel": bk, "batch_loops": batch_loops}
     parts = list(generated)
     for name in copied:
-        parts.append(inspect.getsource(getattr(sources[bl_module], name)))
-    if bl_module != "batch_kernel":
+        parts.append(inspect.getsource(getattr(sources[copied_from], name)))
+    if copied_from != "batch_kernel":
         parts += [inspect.getsource(getattr(bk, name)) for name in bk.PASSES]
     parts = [part.replace("@njit(nogil=True)", "@njit(cache=True, nogil=True)") for part in parts]
     return header + "\n\n\n".join(parts) + "\n"
