@@ -50,7 +50,7 @@ PREC = 300
 
 
 # ---------------------------------------------------------------------------------------------
-# Compiled wrappers: the inline functions are only callable from numba code.
+# The primitives are numba functions, callable from Python as they are.
 
 
 @numba.njit
@@ -58,49 +58,8 @@ def _down_up(f):
     return f64.down(f), f64.up(f)
 
 
-@numba.njit
-def _add(al, ah, bl, bh):
-    return f64.add(al, ah, bl, bh)
-
-
-@numba.njit
-def _add_if(on, al, ah, bl, bh):
-    return f64.add_if(on, al, ah, bl, bh)
-
-
-@numba.njit
-def _mul(al, ah, bl, bh):
-    return f64.mul(al, ah, bl, bh)
-
-
-@numba.njit
-def _mul_pos(al, ah, bl, bh):
-    return f64.mul_pos(al, ah, bl, bh)
-
-
-@numba.njit
-def _div_int(xl, xh, n):
-    return f64.div_int(xl, xh, n)
-
-
-@numba.njit
-def _widen_exp(el, eh):
-    return f64.widen_exp(el, eh)
-
-
-@numba.njit
-def _exp_span(e, span):
-    return f64.exp_span(e, span)
-
-
-@numba.njit
-def _log1p(xl, xh):
-    return f64.log1p(xl, xh)
-
-
-@numba.njit
-def _logistic_weight(el, eh):
-    return f64.logistic_weight(el, eh)
+_add, _add_if, _mul, _mul_pos, _div_int = f64.add, f64.add_if, f64.mul, f64.mul_pos, f64.div_int
+_widen_exp, _exp_span, _log1p, _logistic_weight = f64.widen_exp, f64.exp_span, f64.log1p, f64.logistic_weight
 
 
 @numba.njit

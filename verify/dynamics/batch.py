@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -98,14 +98,14 @@ class BatchRun:
 
     def phases(self, k: int) -> list[tuple[int, str]]:
         """The certified pattern changes of lane ``k``: ``(first step, pattern)``."""
-        v = self._lists()
+        v = self._lists
         return [(v["t"][e], v["pat"][e]) for e in v["entries"][k]]
 
     def trajectory(self, k: int, prec: int = 128) -> Trajectory:
         """Lane ``k`` as a trajectory: Arb balls at ``prec`` bits holding its double intervals."""
         if not self.completed(k):
             raise ValueError(f"lane {k} was not certified in float64: {self.escalation_reason(k)}")
-        be, v = _arb(prec), self._lists()
+        be, v = _arb(prec), self._lists
         rows = dict(zip(v["rec_steps"], zip(v["rec_lo"][k], v["rec_hi"][k], v["rec_L_lo"][k], v["rec_L_hi"][k],
                                             strict=True), strict=True))
         entries = v["entries"][k]
@@ -124,23 +124,22 @@ class BatchRun:
         traj.status = COMPLETE
         return traj
 
+    @cached_property
     def _lists(self) -> dict[str, list]:
         """Every lane's records as Python lists, converted once (reading lanes one by one is then cheap)."""
-        if not hasattr(self, "_as_lists"):
-            log, used = self.log, self.log.used
-            order = np.argsort(log.lane[:used], kind="stable")  # appended in step order
-            starts = np.searchsorted(log.lane[:used][order], np.arange(len(self) + 1)).tolist()
-            order = order.tolist()
-            self._as_lists = {
-                "rec_steps": self.rec_steps.tolist(),
-                "rec_lo": self.rec_P[0].tolist(), "rec_hi": self.rec_P[1].tolist(),
-                "rec_L_lo": self.rec_L[0].tolist(), "rec_L_hi": self.rec_L[1].tolist(),
-                "t": log.t[:used].tolist(), "P_lo": log.P[0, :used].tolist(), "P_hi": log.P[1, :used].tolist(),
-                "L_lo": log.L[0, :used].tolist(), "L_hi": log.L[1, :used].tolist(),
-                "pat": ["".join(map(str, bits)) for bits in log.pat[:used].tolist()],
-                "entries": [order[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)],
-            }
-        return self._as_lists
+        log, used = self.log, self.log.used
+        order = np.argsort(log.lane[:used], kind="stable")  # appended in step order
+        starts = np.searchsorted(log.lane[:used][order], np.arange(len(self) + 1)).tolist()
+        order = order.tolist()
+        return {
+            "rec_steps": self.rec_steps.tolist(),
+            "rec_lo": self.rec_P[0].tolist(), "rec_hi": self.rec_P[1].tolist(),
+            "rec_L_lo": self.rec_L[0].tolist(), "rec_L_hi": self.rec_L[1].tolist(),
+            "t": log.t[:used].tolist(), "P_lo": log.P[0, :used].tolist(), "P_hi": log.P[1, :used].tolist(),
+            "L_lo": log.L[0, :used].tolist(), "L_hi": log.L[1, :used].tolist(),
+            "pat": ["".join(map(str, bits)) for bits in log.pat[:used].tolist()],
+            "entries": [order[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)],
+        }
 
 
 @lru_cache(maxsize=8)

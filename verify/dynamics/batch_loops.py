@@ -84,9 +84,12 @@ def _finish(X, F, C, limit, ox, of, code, on, g):  # pragma: no cover - compiled
         for lane in range(B):
             el, eh = exp_span(X[er + lane], X[sr + lane])
             code[lane] = select((code[lane] == COMPLETE) & (not eh < np.inf), NONFINITE, code[lane])
-            wl, wh = logistic_weight(el, eh)
-            wl, wh = select(logistic, wl, el), select(logistic, wh, eh)
-            X[er + lane], X[sr + lane] = mul_pos(wl, wh, C[st], C[st + 1])
+            X[er + lane], X[sr + lane] = el, eh
+        if logistic:
+            for lane in range(B):
+                X[er + lane], X[sr + lane] = logistic_weight(X[er + lane], X[sr + lane])
+        for lane in range(B):
+            X[er + lane], X[sr + lane] = mul_pos(X[er + lane], X[sr + lane], C[st], C[st + 1])
     gl, gh = g[0], g[1]
     for j in range(m):
         on[:] = False
