@@ -1,0 +1,246 @@
+"""Where chunks run: in this process, in a local process pool, or on dask.distributed.
+
+Each executor runs a picklable ``task(start, stop)`` over a list of ranges and yields
+``(range, output)`` as chunks finish (in any order). The task reaches each worker once, not
+once per chunk: the pool hands it to every worker process at start-up, dask holds it as one
+task whose result every chunk depends on (so a worker that joins later, or replaces a dead
+one, fetches it, and the scheduler can recompute it if its holder dies).
+
+Faults:
+
+* a worker that dies makes :meth:`run` raise :class:`WorkersLost` (the pool breaks and is
+  rebuilt; dask gives up on a chunk only after ``allowed_failures`` deaths while running it,
+  replacing dead local workers through its nannies meanwhile); the runner then submits the
+  chunks not yet finished again;
+* :meth:`close` with ``kill=True`` stops the workers now (the pool's processes are terminated,
+  dask's local cluster is closed; on a remote cluster our chunks are cancelled, the workers
+  stay up);
+* if the driver dies without cleaning up (SIGKILL), pool workers notice within
+  :data:`WATCH_SECONDS` that their parent changed and exit; dask's nannies and workers exit
+  when their parent's pipe closes (``distributed.process``). No orphan survives either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from verify.errors import InvalidArgument
+
+Range = tuple[int, int]
+Task = Callable[[int, int], Any]
+WATCH_SECONDS = 0.25
+EXECUTORS = ("inline", "pool", "dask")
+
+
+class WorkersLost(Exception):
+    """Workers died while running chunks; the chunks not reported finished must run again."""
+
+
+class Inline:
+    """Chunks one after another in this process (one worker, or a single chunk)."""
+
+    name = "inline"
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.workers = 1
+
+    def run(self, ranges: Sequence[Range]) -> Iterator[tuple[Range, Any]]:
+        for a, b in ranges:
+            yield (a, b), self.task(a, b)
+
+    def restart(self) -> None:
+        pass
+
+    def close(self, kill: bool = False) -> None:
+        pass
+
+
+# -- local process pool ---------------------------------------------------------------------------
+
+_TASK: Task | None = None
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(WATCH_SECONDS)
+        if os.getppid() != parent:  # the driver died without stopping us: do not outlive it
+            os._exit(1)
+
+
+def _pool_worker_init(task: Task) -> None:
+    global _TASK
+    _TASK = task
+    # Ctrl-C reaches the whole process group: the driver decides, and terminates us itself;
+    # SIGTERM (how the driver does that) ends us at once, whatever handler the fork inherited
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="verify-watch-parent").start()
+
+
+def _pool_call(start: int, stop: int) -> Any:
+    assert _TASK is not None
+    return _TASK(start, stop)
+
+
+class Pool:
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (forked on Linux,
+    so they inherit the compiled kernels)."""
+
+    name = "pool"
+
+    def __init__(self, task: Task, workers: int) -> None:
+        self.task, self.workers = task, workers
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_pool_worker_init, initargs=(self.task,))
+
+    def worker_pids(self) -> list[int]:
+        return list(getattr(self._pool, "_processes", None) or {})
+
+    def run(self, ranges: Sequence[Range]) -> Iterator[tuple[Range, Any]]:
+        futures = {self._pool.submit(_pool_call, a, b): (a, b) for a, b in ranges}
+        try:
+            for future in as_completed(futures):
+                r = futures.pop(future)
+                try:
+                    out = future.result()
+                except BrokenProcessPool as exc:
+                    raise WorkersLost(f"a worker process died ({exc})") from None
+                yield r, out
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def restart(self) -> None:
+        self.close(kill=True)
+        self._pool = self._start()
+
+    def close(self, kill: bool = False) -> None:
+        processes = dict(getattr(self._pool, "_processes", None) or {})  # no public handle before 3.14
+        self._pool.shutdown(wait=not kill, cancel_futures=True)
+        if kill:
+            for p in processes.values():
+                with contextlib.suppress(Exception):
+                    p.terminate()
+            deadline = time.monotonic() + 5
+            for p in processes.values():
+                p.join(max(deadline - time.monotonic(), 0.1))
+                if p.is_alive():
+                    p.kill()
+                    p.join(1)
+
+
+# -- dask.distributed -----------------------------------------------------------------------------
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _dask_call(task: Task, code: dict[str, Any] | None, start: int, stop: int) -> Any:
+    if code is not None:
+        _check_code(code)
+    return task(start, stop)
+
+
+def _check_code(expected: dict[str, Any]) -> None:
+    """Refuse to compute in a worker whose code differs from the driver's (cached per process)."""
+    from verify.store.key import current_code
+
+    mine = current_code(tuple(expected["modules"])).to_dict()
+    if mine != expected:
+        diff = sorted(k for k in expected if mine.get(k) != expected[k])
+        raise InvalidArgument("workers", f"{socket.gethostname()}:{os.getpid()}",
+                              f"run other code than the driver (differs in {', '.join(diff)}); "
+                              f"install the same verify version and sources on every worker")
+
+
+class Dask:
+    """A dask.distributed client: on a :class:`~distributed.LocalCluster` of ``workers`` processes
+    (one thread each), or on the cluster of ``scheduler`` (``tcp://host:8786``).
+
+    ``code`` (a :class:`~verify.store.key.CodeIdentity`): every worker must run the same code
+    (a stored chunk must not come from other code); each worker checks it before its first chunk,
+    so a worker that joins the cluster later is checked too.
+    """
+
+    name = "dask"
+
+    def __init__(self, task: Task, workers: int, scheduler: str | None = None, code: Any = None,
+                 allowed_failures: int = 3, connect_timeout: float = 10.0) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        self.scheduler = scheduler
+        # The scheduler gives a chunk up (KilledWorker) after this many worker deaths while it ran;
+        # this sets it for a local cluster (its scheduler lives here), a remote one keeps its own.
+        with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+            if scheduler is None:
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+            else:
+                if not isinstance(scheduler, str) or "://" not in scheduler:
+                    raise InvalidArgument("scheduler", scheduler, "must be an address like tcp://host:8786")
+                try:
+                    self.client = Client(scheduler, timeout=connect_timeout)
+                except (OSError, TimeoutError) as exc:
+                    raise InvalidArgument("scheduler", scheduler, f"is not reachable ({exc})") from None
+        try:
+            self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
+            self._code = code.to_dict() if code is not None else None
+            self._task = self.client.submit(_identity, task, pure=False)
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def worker_pids(self) -> list[int]:
+        return list(self.client.run(os.getpid).values())
+
+    def run(self, ranges: Sequence[Range]) -> Iterator[tuple[Range, Any]]:
+        from distributed import as_completed as dask_completed
+        from distributed.scheduler import KilledWorker
+
+        futures = {self.client.submit(_dask_call, self._task, self._code, a, b, pure=False): (a, b)
+                   for a, b in ranges}
+        try:
+            for future in dask_completed(list(futures)):
+                r = futures.pop(future)
+                try:
+                    out = future.result()
+                except KilledWorker as exc:
+                    raise WorkersLost(f"workers died running lanes {r[0]}..{r[1] - 1} ({exc})") from None
+                except Exception:
+                    if self._task.status == "error":  # the task itself could not be loaded there
+                        raise InvalidArgument("scheduler", self.scheduler or "local",
+                                              f"could not load the sweep's task ({self._task.exception()!r}); the "
+                                              f"scheduler and workers need the driver's packages") from None
+                    raise
+                future.release()
+                yield r, out
+        finally:
+            if futures:
+                with contextlib.suppress(Exception):
+                    self.client.cancel(list(futures))
+
+    def restart(self) -> None:
+        pass  # the nannies have replaced dead local workers; remote ones are the cluster's business
+
+    def close(self, kill: bool = False) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close(timeout=10)
