@@ -144,6 +144,20 @@ class Pool:
 
 # -- dask.distributed -----------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this block, if this is the main thread (an ignored signal stays ignored
+    in processes started meanwhile, and Python and asyncio then install no handler of their own)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _identity(x: Any) -> Any:
     return x
 
@@ -182,15 +196,19 @@ class Dask:
         import dask
         from distributed import Client, LocalCluster
 
+        from verify.distributed.dask_plugins import IgnoreInterrupts
+
         self.cluster = None
         self.scheduler = scheduler
         # The scheduler gives a chunk up (KilledWorker) after this many worker deaths while it ran;
         # this sets it for a local cluster (its scheduler lives here), a remote one keeps its own.
         with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
             if scheduler is None:
-                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                with _sigint_ignored():  # inherited by the worker processes: Ctrl-C is for the driver
+                    self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
+                self.client.register_plugin(IgnoreInterrupts())  # and by the ones replacing dead workers
             else:
                 if not isinstance(scheduler, str) or "://" not in scheduler:
                     raise InvalidArgument("scheduler", scheduler, "must be an address like tcp://host:8786")
