@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from tests.sweep_tasks import (
     toy_fold,
     toy_value,
 )
-from verify.distributed import fold_lanes, gaps, run_chunks
+from verify.distributed import SweepFailed, fold_lanes, gaps, run_chunks
 from verify.errors import InvalidArgument
 from verify.store import ChunkStore, CorruptChunkWarning, store_key
 from verify.store.chunks import chunk_name
@@ -193,6 +194,31 @@ def test_worker_killed_from_outside_mid_sweep(tmp_path, executor):
         run = run_chunks(task, lanes, task.fold, chunk_size=10, executor=executor, workers=2)
     thread.join()
     assert killed and repr(run.value) == repr(expected)
+
+
+class AlwaysDies:
+    """A task whose chunk 20..39 kills its worker every time."""
+
+    def __init__(self) -> None:
+        self.fold = toy_fold()
+
+    def __call__(self, a: int, b: int):
+        if a == 20:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return ToyTask(self.fold)(a, b)
+
+
+def test_workers_that_keep_dying_end_the_sweep_with_what_finished_kept(tmp_path):
+    store = ChunkStore.open(tmp_path, store_key("test:dies", "0" * 16), {})
+    with pytest.warns(UserWarning, match="a worker process died"):
+        with pytest.raises(SweepFailed) as err:
+            run_chunks(AlwaysDies(), 120, toy_fold(), chunk_size=20, store=store, executor="pool", workers=2,
+                       retries=1)
+    kept = store.ranges()
+    assert (20, 40) not in kept and kept  # chunks queued in the broken pool are lost with it, finished ones kept
+    assert re.fullmatch(rf"workers kept dying \(.*\); gave up after 1 retries with {6 - len(kept)} chunks left; "
+                        rf"the store .* keeps {len(kept)} chunks \({20 * len(kept)} lanes\): run again to resume",
+                        str(err.value))
 
 
 # -- the driver killed with SIGKILL mid-run --------------------------------------------------------------

@@ -110,15 +110,16 @@ class Pool:
         return list(getattr(self._pool, "_processes", None) or {})
 
     def run(self, ranges: Sequence[Range]) -> Iterator[tuple[Range, Any]]:
-        futures = {self._pool.submit(_pool_call, a, b): (a, b) for a, b in ranges}
+        futures: dict = {}
         try:
-            for future in as_completed(futures):
+            for a, b in ranges:  # submitting fails too once the pool is broken
+                futures[self._pool.submit(_pool_call, a, b)] = (a, b)
+            for future in as_completed(list(futures)):
                 r = futures.pop(future)
-                try:
-                    out = future.result()
-                except BrokenProcessPool as exc:
-                    raise WorkersLost(f"a worker process died ({exc})") from None
+                out = future.result()
                 yield r, out
+        except BrokenProcessPool as exc:
+            raise WorkersLost(f"a worker process died ({exc})") from None
         finally:
             for future in futures:
                 future.cancel()
@@ -204,9 +205,10 @@ class Dask:
         # this sets it for a local cluster (its scheduler lives here), a remote one keeps its own.
         with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
             if scheduler is None:
+                # ":0": the scheduler's HTTP server on a free port (two sweeps at once do not clash)
                 with _sigint_ignored():  # inherited by the worker processes: Ctrl-C is for the driver
                     self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                dashboard_address=None, silence_logs=logging.ERROR)
+                                                dashboard_address=":0", silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
                 self.client.register_plugin(IgnoreInterrupts())  # and by the ones replacing dead workers
             else:

@@ -1,13 +1,11 @@
 """On-disk, resumable results of sweeps: one checksummed file per finished chunk.
 
 >>> import tempfile
->>> root = tempfile.mkdtemp()
->>> store = ChunkStore.open(root, store_key("demo", "0123456789abcdef"), {"inits": 4})
->>> store.put(0, 2, {"certified": 2})
->>> store.get(0, 2), store.ranges()
-({'certified': 2}, [(0, 2)])
->>> [s.lanes for s in list_stores(root)]
-[2]
+>>> with tempfile.TemporaryDirectory() as root:
+...     store = ChunkStore.open(root, store_key("demo", "0123456789abcdef"), {"inits": 4})
+...     store.put(0, 2, {"certified": 2})
+...     print(store.get(0, 2), store.ranges(), [s.lanes for s in list_stores(root)])
+{'certified': 2} [(0, 2)] [2]
 
 See :mod:`verify.store.chunks` (format, and why files rather than SQLite), :mod:`verify.store.key`
 (what a store is keyed by), :mod:`verify.store.catalog` (listing, pruning) and
