@@ -40,7 +40,7 @@ from verify.distributed import (
 from verify.dynamics.sweep import sweep
 from verify.errors import InvalidArgument
 from verify.init.schemes import sample_inits
-from verify.store import ChunkStore, store_key
+from verify.store import ChunkStore, current_code, store_key
 
 REPO = Path(__file__).resolve().parents[1]
 TOY_LANES = 120
@@ -173,7 +173,8 @@ def paper_a_reference():
     return fold.finish(fold_lanes(fold, enumerate(result.values)))
 
 
-@pytest.mark.parametrize(("executor", "chunk"), [("inline", 48), ("pool", 10), ("dask", 16)])
+@pytest.mark.parametrize(("executor", "chunk"), [("inline", 48), ("pool", 10),
+                                                 pytest.param("dask", 16, marks=pytest.mark.slow)])
 def test_real_engine_matches_the_existing_sweep(paper_a_reference, executor, chunk):
     task = PaperATask(PAPER_A_STEPS, paper_a_fold())
     run = run_chunks(task, PAPER_A_LANES, task.fold, chunk_size=chunk, executor=executor, workers=2)
@@ -239,6 +240,17 @@ def test_scheduler_address_errors_are_one_line():
     assert "\n" not in str(err.value) and time.monotonic() - t0 < 30
 
 
+def test_a_worker_refuses_to_run_other_code_than_the_driver():
+    from verify.distributed.executors import _check_code
+
+    code = current_code(("tests.sweep_tasks",))
+    _check_code(code.to_dict())
+    other = type(code)(code.version, "f" * 64, code.modules, code.libraries)
+    with pytest.raises(InvalidArgument, match=r"^workers='.*:\d+' run other code than the driver \(differs in so"):
+        _check_code(other.to_dict())
+
+
+@pytest.mark.slow
 def test_workers_running_other_code_are_refused(tmp_path):
     store = toy_store(tmp_path)
     code = store.key.code

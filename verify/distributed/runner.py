@@ -102,8 +102,8 @@ def default_workers() -> int:
 
 def choose_executor(executor: str | None, scheduler: str | None, workers: int, chunks: int) -> str:
     """``executor`` if given; ``dask`` with a scheduler; else ``inline`` for one worker or chunk,
-    else the local pool (measured faster than a dask LocalCluster on one machine: see the module
-    doc of :mod:`verify.distributed`)."""
+    else the local pool (measured faster than a dask LocalCluster on one machine: see
+    :mod:`verify.distributed`)."""
     if executor is not None:
         if executor not in EXECUTORS:
             raise InvalidArgument("executor", executor, f"must be one of {list(EXECUTORS)}")
