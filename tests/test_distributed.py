@@ -64,11 +64,12 @@ def test_stored_chunks_and_gaps_tile_the_lanes_exactly(n, chunk, stored):
     reused = choose_tiling(n, stored)
     todo = gaps(n, chunk, reused)
     covered = sorted(reused + todo)
-    assert [a for a, _ in covered] == [0, *(b for _, b in covered[:-1])] if covered else n == 0
-    assert (covered[-1][1] if covered else 0) == n
-    assert all(r in stored for r in reused)
-    assert all(b - a <= chunk and (a % chunk == 0 or (a, b) == (a, b)) for a, b in todo)
+    ends = [0] + [b for _, b in covered]
+    assert [a for a, _ in covered] == ends[:-1] and ends[-1] == n  # contiguous from 0 to n, no overlap
+    assert all(a < b for a, b in covered) and all(r in stored for r in reused)
     assert all(a // chunk == (b - 1) // chunk for a, b in todo)  # a gap never crosses a grid line
+    if not stored:
+        assert todo == [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
 
 
 def test_executor_choice_and_its_errors():
