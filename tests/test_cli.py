@@ -11,10 +11,10 @@ from verify.cli import app
 
 RUNNER = CliRunner()
 SMALL = ["--inits", "12", "--steps", "400", "--quiet"]
-RUN_SMALL = [*SMALL, "--fig3-inits", "40", "--rate-steps", "3000", "--workers", "1"]
+RUN_SMALL = [*SMALL, "--set", "fig3_inits=40", "--set", "rate_steps=3000", "--workers", "1"]
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
+@pytest.mark.parametrize("command", [[], ["papers"], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
 def test_every_command_has_help(command):
     result = RUNNER.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -23,10 +23,11 @@ def test_every_command_has_help(command):
 @pytest.mark.parametrize("args, field", [
     (["--eta", "-1"], "eta='-1'"), (["--eta", "nan"], "eta='nan'"), (["--eta", "inf"], "eta='inf'"),
     (["--scheme", "lecun"], "scheme='lecun'"), (["--backend", "gpu"], "backend='gpu'"), (["--prec", "0"], "prec=0"),
-    (["--workers", "0"], "workers=0"), (["--fig3-inits", "-1"], "fig3-inits=-1"),
+    (["--workers", "0"], "workers=0"), (["--set", "fig3_inits=-1"], "fig3_inits=-1"),
+    (["--paper", "zz"], "paper='zz'"), (["--max-prec", "64"], "max_prec=64"), (["--loss", "hinge"], "loss='hinge'"),
 ])
 def test_bad_input_is_one_line_naming_the_field_and_leaves_nothing(tmp_path, args, field):
-    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--fig3-inits", "0", *args])
+    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--set", "fig3_inits=0", *args])
     assert result.exit_code == 2
     assert field in result.output and result.output.count("error:") == 1
     assert not (tmp_path / "out").exists()
@@ -56,11 +57,12 @@ def test_run_writes_the_report_deterministically(tmp_path):
     assert doc["schema_version"] >= 1
     assert all(c["verdict"] != "refuted" for c in doc["claims"])
     assert all(m["verdict"] == "refuted" for m in doc["mutations"])
-    fig3 = doc["figure3"]["schemes"]["he"]
+    fig3 = doc["paper_data"]["figure3"]["schemes"]["he"]
     assert fig3["inits"] == 40 and len(fig3["wilson95"]) == 2 and fig3["wilson95"][0] <= fig3["converged"] / 40
     assert "data:image/png;base64," in (a / "index.html").read_text()
     assert fig3["engines"]["inits"] == 40 and sum(fig3["engines"]["engines"].values()) == 40
     assert "## Engines" in (a / "index.md").read_text() and "batch-f64" in (a / "index.html").read_text()
+    assert fig3["derived_probability"] == "1/4" and 0 <= fig3["binomial_pvalue_paper_vs_derived"] < 0.01
     rerender = RUNNER.invoke(app, ["report", str(a)])
     assert rerender.exit_code == 0 and (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
 
@@ -80,7 +82,9 @@ def test_a_hypothesis_broken_on_purpose_is_never_certified():
 
 def test_trajectory_prints_phases_and_enclosures():
     result = RUNNER.invoke(app, ["trajectory", "--init", "0.7,0,-0.4,0", "--steps", "1000"])
-    assert result.exit_code == 0 and "phases: 1001@0" in result.output and "gamma∈[" in result.output
+    assert result.exit_code == 0 and "phases: 1001@0" in result.output and "margin∈[" in result.output
+    named = RUNNER.invoke(app, ["trajectory", "--init", "b2=0,w2=-0.4,b1=0,w1=0.7", "--steps", "1000"])
+    assert named.exit_code == 0 and named.output == result.output
 
 
 def test_trajectory_writes_a_plot(tmp_path):
@@ -114,3 +118,6 @@ def test_trajectory_on_the_batch_backend_says_when_it_escalated():
 def test_trajectory_rejects_bad_init():
     result = RUNNER.invoke(app, ["trajectory", "--init", "1,nan,0,0"])
     assert result.exit_code == 2 and "init.b1='nan'" in result.output
+    for init in ("", "1,2", "w1=1,b1=0", "w1=1,0,0,0", "q=1,b1=0,w2=0,b2=0"):
+        result = RUNNER.invoke(app, ["trajectory", f"--init={init}"])
+        assert result.exit_code == 2 and "error: init" in result.output, (init, result.output)

@@ -7,11 +7,11 @@ from fractions import Fraction
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from proofs.paper_a.geometry import THETA_STAR, boundary, robustness_margin, zero_set
+from proofs.paper_a.problem import paper_a_problem
 from verify.arith import Enclosure, Tri, get_backend
 from verify.errors import UndecidableError
 from verify.geometry.line import decision_set, margin, output
-from verify.geometry.paper_a import THETA_STAR, boundary, robustness_margin, zero_set
-from verify.model.network import paper_a_problem
 
 BE = get_backend("arb", 128)
 PROBLEM = paper_a_problem()

@@ -11,17 +11,17 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import verify.dynamics.sweep as sweep_mod
-from proofs import PAPERS
 from proofs.paper_a import checks as ck
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
-from verify.checks.claim import Case, Claim
-from verify.checks.result import ClaimResult, Outcome, Status
-from verify.checks.runner import check_claims, smallest_refutation
-from verify.checks.settings import CheckSettings
+from proofs.paper_a.problem import paper_a_problem
+from verify.claims.claim import Case, Claim
+from verify.claims.result import ClaimResult, Outcome, Status
+from verify.claims.runner import check_claims, smallest_refutation
 from verify.dynamics.gd import run_gd
 from verify.errors import UndecidableError
 from verify.init.schemes import SCHEMES, sample_init, sample_inits
-from verify.model.network import paper_a_problem
+from verify.papers import get_paper
+from verify.settings import CheckSettings
 
 STEPS = 600
 SETTINGS = CheckSettings(steps=STEPS, inits=8)
@@ -57,8 +57,9 @@ def outcomes_for(theta0, settings=SETTINGS, claims=ALL_TRUE) -> dict[str, Outcom
 
 # --- the catalog ----------------------------------------------------------------------------
 def test_catalog_shape():
-    paper = PAPERS["paper_a"]
-    assert paper.CLAIMS is CLAIMS and paper.MUTATIONS is MUTATIONS and paper.title
+    paper = get_paper("a")
+    assert paper.claims() is CLAIMS and paper.mutations() is MUTATIONS and paper.title
+    assert get_paper("paper_a") is paper
     seen: set[str] = set()
     for cid, c in CLAIMS.items():
         assert cid == c.id and c.mutation_of is None and c.source and c.statement

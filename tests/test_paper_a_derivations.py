@@ -14,7 +14,8 @@ from scipy.integrate import quad
 
 from proofs.paper_a import derivations as der
 from proofs.paper_a.checks import exact_pattern
-from verify import Enclosure, RecordSchedule, paper_a_problem, run_gd
+from proofs.paper_a.problem import paper_a_problem
+from verify import Enclosure, RecordSchedule, run_gd
 
 SMALL = st.integers(-3000, 3000).map(lambda k: Fraction(k, 1000))
 

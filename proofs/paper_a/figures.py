@@ -1,12 +1,15 @@
-"""Paper A's Figures 2 and 3 and the rate plot, computed from certified GD runs.
+"""Paper A's figures (1: the limit network, 2: phase transitions, 3: the numerator's lower bound,
+and the rate plot), computed from certified GD runs, and the report section they feed.
 
 * :func:`convergence_sweep` runs many inits per scheme through one sweep (the float64 batch
   backend on every core, lanes it cannot certify escalated to Arb) and keeps, per init, the
   certified phase path, whether ``L < 1/2`` is certified at the end, and the Figure-3 quantity
   ``min{|b2 - b1|, |w1(0) + w2(0)|/2}`` (enclosure midpoint; a plot value).
-* :func:`sweep_summary` gives counts, a 95% Wilson interval and a Kolmogorov-Smirnov p-value
-  against the density ``f_B`` derived in :mod:`proofs.paper_a.derivations` (zero-bias Gaussian
-  schemes only; PyTorch's uniform biases are outside its hypotheses).
+* :func:`sweep_summary` gives counts, a 95% Wilson interval, exact binomial tests of our count and
+  of the paper's 2,368/10,000 against the convergence probability *derived* in
+  :mod:`proofs.paper_a.derivations` (1/4 for every scheme here), and a Kolmogorov-Smirnov p-value
+  against the density ``f_B`` derived there (zero-bias Gaussian schemes only; PyTorch's uniform
+  biases are outside its hypotheses).
 Every number stored is deterministic for a given seed: no wall times.
 """
 
@@ -17,10 +20,12 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from verify.checks.settings import CheckSettings
 from verify.dynamics.sweep import Lane
 from verify.dynamics.trajectory import Trajectory
+from verify.papers import Figure, PaperRun, RunContext, Section
+from verify.settings import CheckSettings
 
+FIG3_SCHEMES = ("he", "xavier", "pytorch")
 SIGMA2 = {"he": Fraction(2), "xavier": Fraction(2, 3)}  # fan_in = 1, fan_out = 2
 PAPER_CONVERGED, PAPER_TOTAL = 2368, 10_000
 
@@ -67,12 +72,20 @@ def sweep_summary(scheme: str, rows: list[dict[str, Any]], engines: dict[str, An
     for r in rows:
         for a, b in zip(r["path"], r["path"][1:], strict=False):
             edges[f"{a}->{b}"] += 1
+    from proofs.paper_a.derivations import convergence_probability
+
+    p = convergence_probability(scheme)
+    p_float = float(p)
     summary: dict[str, Any] = {
         "scheme": scheme, "inits": n, "converged": k,
         "inconclusive": sum(r["status"] != "complete" for r in rows),
         "wilson95": [round(float(ci.low), 6), round(float(ci.high), 6)] if ci else None,
         "paper": {"converged": PAPER_CONVERGED, "inits": PAPER_TOTAL},
         "paper_inside_wilson95": bool(ci and ci.low <= PAPER_CONVERGED / PAPER_TOTAL <= ci.high),
+        "derived_probability": str(p),
+        "binomial_pvalue_ours_vs_derived": round(float(stats.binomtest(k, n, p_float).pvalue), 6) if n else None,
+        "binomial_pvalue_paper_vs_derived": round(float(stats.binomtest(PAPER_CONVERGED, PAPER_TOTAL,
+                                                                         p_float).pvalue), 6),
         "edges": dict(sorted(edges.items())),
         "engines": engines,
     }
@@ -163,7 +176,7 @@ def figure2(summaries: dict[str, dict[str, Any]]):
 
 def rate_figure(settings: CheckSettings, steps: int = 100_000):
     """(gamma* - gamma) ln t and x* ln t on a log axis: certified enclosures up to ``steps``, then
-    the closed-form certificate band (verify.certificate) up to 10^12."""
+    the closed-form certificate band (proofs.paper_a.certificate) up to 10^12."""
     import math
 
     import matplotlib
@@ -171,10 +184,10 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from verify.certificate import certificate
+    from proofs.paper_a.certificate import certificate
+    from proofs.paper_a.geometry import boundary, robustness_margin
     from verify.dynamics.gd import run_gd
     from verify.dynamics.schedule import RecordSchedule
-    from verify.geometry.paper_a import boundary, robustness_margin
     from verify.init.schemes import sample_init
 
     problem = settings.problem()
@@ -209,3 +222,96 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def figure_limit_network() -> Any:
+    """Figure 1: Phi(theta*; x) for theta* = (1/2, 1/2, -1/2, 1/2), the two points, the boundary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from proofs.paper_a.geometry import THETA_STAR, robustness_margin
+    from proofs.paper_a.problem import paper_a_problem
+    from verify.arith import Enclosure, get_backend
+
+    be = get_backend("arb", 128)
+    gamma = robustness_margin(paper_a_problem(), [Enclosure.of(be, v) for v in THETA_STAR])
+    x = np.linspace(-2, 2, 401)
+    phi = np.maximum(0.5 * x + 0.5, 0) - np.maximum(-0.5 * x + 0.5, 0)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(x, phi, color="black", label=r"$\Phi(\theta^\star; x)$")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="purple", ls="--", label="decision boundary x = 0")
+    ax.scatter([1], [0], color="red", zorder=3, s=50, label="(x1, y1) = (1, +1)")
+    ax.scatter([-1], [0], color="blue", zorder=3, s=50, label="(x2, y2) = (-1, -1)")
+    ax.annotate("", xy=(1, -0.35), xytext=(0, -0.35), arrowprops={"arrowstyle": "<->"})
+    ax.text(0.5, -0.5, f"gamma* = [{gamma.lower}, {gamma.upper}] (certified)", ha="center", fontsize=8)
+    ax.set_xlabel("x")
+    ax.set_title(r"Figure 1: the limiting network, $\theta^\star = (0.5, 0.5, -0.5, 0.5)$")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def run_figures(settings: CheckSettings, ctx: RunContext) -> PaperRun:
+    """Figures 1-3 and the rate plot for ``verify run``, with the Figure-3 sweep summaries as data."""
+    import time
+
+    opts = settings.options
+    out = PaperRun(figures=[Figure("Figure 1: the limiting network", "figure1", figure_limit_network())])
+    summaries: dict[str, Any] = {}
+    if opts.fig3_inits:
+        t0 = time.perf_counter()
+        sweeps = {}
+        for scheme in FIG3_SCHEMES:
+            sweeps[scheme], engines = convergence_sweep(settings, scheme, opts.fig3_inits, ctx.workers,
+                                                        progress=ctx.bar(f"Figure 3 ({scheme})", opts.fig3_inits))
+            summaries[scheme] = sweep_summary(scheme, sweeps[scheme], engines)
+        out.figures += [Figure("Figure 2: phase transitions", "figure2", figure2(summaries)),
+                        Figure("Figure 3: numerator lower bound vs f_B", "figure3", figure3(sweeps, summaries))]
+        out.timings["figure3_seconds"] = time.perf_counter() - t0
+    if opts.rate_steps:
+        t0 = time.perf_counter()
+        out.figures.append(Figure("Rate: margin deficit x ln t", "rate", rate_figure(settings, opts.rate_steps)))
+        out.timings["rate_seconds"] = time.perf_counter() - t0
+    out.data["figure3"] = {"inits_per_scheme": opts.fig3_inits, "schemes": summaries}
+    return out
+
+
+
+def _fig3_items(data: dict[str, Any]) -> list[str]:
+    items = []
+    for scheme, s in data.get("figure3", {}).get("schemes", {}).items():
+        lo, hi = s["wilson95"] or (None, None)
+        ks = f"; KS p-value vs f_B = {s['ks_pvalue']}" if "ks_pvalue" in s else " (f_B assumes zero-bias Gaussian)"
+        items.append(
+            f"{scheme}: {s['converged']}/{s['inits']} converged (certified L < 1/2), 95% Wilson [{lo}, {hi}]; "
+            f"derived convergence probability {s['derived_probability']} (exact binomial test of our count: "
+            f"p = {s['binomial_pvalue_ours_vs_derived']}; of the paper's 2368/10000: "
+            f"p = {s['binomial_pvalue_paper_vs_derived']}){ks}; {s['inconclusive']} runs inconclusive")
+    return items
+
+
+def figure3_section(data: dict[str, Any]) -> Section | None:
+    """Figure 3's convergence counts against the derived probability and the paper's count."""
+    import html
+
+    items = _fig3_items(data)
+    if not items:
+        return None
+    return Section("Figure 3: convergence", "\n".join(f"- {i}" for i in items),
+                   "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+
+
+def findings(data: dict[str, Any]) -> list[str]:
+    """The summary's sentence on Figure 3: the paper's 2,368/10,000 against the derived probability."""
+    schemes = data.get("figure3", {}).get("schemes", {})
+    if not schemes:
+        return []
+    s = next(iter(schemes.values()))
+    ours = ", ".join(f"{name} {v['converged']}/{v['inits']}" for name, v in schemes.items())
+    return [f"Figure 3: the paper reports 2368/10000 converged runs; the derived convergence probability is "
+            f"{s['derived_probability']} (exact binomial test p = {s['binomial_pvalue_paper_vs_derived']}); "
+            f"our certified runs: {ours}."]
