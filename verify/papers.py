@@ -181,6 +181,10 @@ class Paper(ABC):
         other init schemes that reach the case the mutation gets wrong); default none."""
         return []
 
+    def init_strategies(self, problem: Problem) -> dict[str, Any]:
+        """Hypothesis strategies of exact inits this paper adds to ``verify.strategies.inits`` (by name)."""
+        return {}
+
     def quantities(self) -> dict[str, Quantity]:
         """Named quantities a claim file may use besides the parameters, ``t``, ``eta`` and ``L``."""
         return {}

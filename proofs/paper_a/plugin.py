@@ -63,6 +63,18 @@ class PaperA(Paper):
 
         return QUANTITIES
 
+    def init_strategies(self, problem):
+        """Zero-bias inits in F and inits with w1(0) + w2(0) near 0 (proofs/paper_a/strategies.py)."""
+        from proofs.paper_a.strategies import init_strategies
+
+        return init_strategies(problem)
+
+    def tail_certificate(self, trajectory):
+        """Every step beyond a run that ends in F, from the closed-form bands (proofs/paper_a/tail.py)."""
+        from proofs.paper_a.tail import tail_certificate
+
+        return tail_certificate(trajectory)
+
     def run_extras(self, settings, ctx: RunContext) -> PaperRun:
         from proofs.paper_a.figures import run_figures
 

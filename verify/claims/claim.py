@@ -20,6 +20,7 @@ from fractions import Fraction
 from functools import cached_property
 
 from verify.claims.result import Outcome
+from verify.dynamics.schedule import EVERY_STEP
 from verify.dynamics.sweep import certified_run
 from verify.dynamics.trajectory import Trajectory
 from verify.model.network import Problem
@@ -35,6 +36,7 @@ class Case:
     theta0: tuple[Fraction, ...] | None
     index: int = 0
     problem: Problem | None = None
+    every_step: bool = False  # record every step (a claim that reads every step asks for it)
 
     def __post_init__(self) -> None:
         if self.problem is None:
@@ -44,7 +46,8 @@ class Case:
     def trajectory(self) -> Trajectory:
         if self.theta0 is None:
             raise ValueError("a claim of scope 'once' has no trajectory")
-        return certified_run(self.settings.sweep_spec(problem=self.problem), self.theta0)[1]
+        schedule = EVERY_STEP if self.every_step else None
+        return certified_run(self.settings.sweep_spec(schedule, problem=self.problem), self.theta0)[1]
 
     def theta0_strings(self) -> tuple[str, ...]:
         return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()
@@ -68,3 +71,4 @@ class Claim:
     depends_on: tuple[str, ...] = ()
     mutation_of: str | None = None
     scope: str = "per-init"
+    every_step: bool = False  # the checker reads every step: the runner records them all (stride 1)

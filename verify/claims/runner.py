@@ -33,6 +33,7 @@ from functools import partial
 from verify.claims.claim import Case, Claim
 from verify.claims.result import ClaimResult, InitOutcome, Outcome, Status
 from verify.dynamics.batch import ENGINE as BATCH_ENGINE
+from verify.dynamics.schedule import EVERY_STEP
 from verify.dynamics.sweep import Lane, SweepResult, sweep
 from verify.dynamics.trajectory import Trajectory
 from verify.errors import UndecidableError
@@ -40,6 +41,7 @@ from verify.papers import CaseSpec
 from verify.settings import CheckSettings
 
 ONCE = "once"
+EVERY_STEP_BLOCK = 256  # inits per sweep when every step is recorded (bounds the records held at once)
 
 
 def _run_one(claim: Claim, case: Case, check_outside: bool) -> Outcome:
@@ -81,14 +83,16 @@ def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside:
     """Every per-init claim on one init's trajectory (``indices`` maps the sweep's lane index to the
     case index); an inconclusive claim on a float64 trajectory sends the init to Arb and checks again
     (the new lane is returned then)."""
+    every = any(c.every_step for c in claims)
+
     def on(trajectory: Trajectory) -> list[Outcome]:
-        case = Case(settings, trajectory.theta0, indices[index], trajectory.problem)
+        case = Case(settings, trajectory.theta0, indices[index], trajectory.problem, every)
         case.__dict__["trajectory"] = trajectory  # the cached property, already computed
         return [_run_one(claim, case, check_outside) for claim in claims]
 
     outcomes = on(traj)
     if lane.engine == BATCH_ENGINE and any(o.status is Status.INCONCLUSIVE for o in outcomes):
-        spec = settings.sweep_spec(problem=traj.problem)
+        spec = settings.sweep_spec(EVERY_STEP if every else None, problem=traj.problem)
         return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), on(spec.engine_run(traj.theta0))
     return None, outcomes
 
@@ -99,12 +103,15 @@ def _check_init_by_id(claim_ids: tuple[str, ...], lookup: Callable[[str], Claim]
     return _check_init([lookup(cid) for cid in claim_ids], settings, check_outside, indices, index, traj, lane)
 
 
-def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
-    """Cases grouped by their (identical) problem object, in order of first appearance."""
+def _groups(cases: Sequence[CaseSpec], block: int | None = None) -> list[list[CaseSpec]]:
+    """Cases grouped by their (identical) problem object, in order of first appearance (and cut into
+    blocks of at most ``block`` cases)."""
     groups: dict[int, list[CaseSpec]] = {}
     for case in cases:
         groups.setdefault(id(case.problem), []).append(case)
-    return list(groups.values())
+    if block is None:
+        return list(groups.values())
+    return [g[k:k + block] for g in groups.values() for k in range(0, len(g), block)]
 
 
 def check_claims(
@@ -143,7 +150,9 @@ def check_claims(
         lanes: list[Lane] = []
         per_case: dict[int, list[Outcome]] = {}
         done = 0
-        for group in _groups(cases):
+        every = any(c.every_step for c in per_init)
+        schedule = EVERY_STEP if every else None
+        for group in _groups(cases, EVERY_STEP_BLOCK if every else None):
             indices = tuple(c.index for c in group)
             if lookup is None:
                 reduce = partial(_check_init, tuple(per_init), settings, check_outside, indices)
@@ -151,7 +160,7 @@ def check_claims(
                 reduce = partial(_check_init_by_id, tuple(c.id for c in per_init), lookup, settings, check_outside,
                                  indices)
             step = None if progress is None else (lambda k, base=done: progress(base + k))
-            result = sweep(settings.sweep_spec(problem=group[0].problem), [c.theta0 for c in group], reduce,
+            result = sweep(settings.sweep_spec(schedule, problem=group[0].problem), [c.theta0 for c in group], reduce,
                            workers=workers, progress=step)
             for case, lane, (new_lane, outs) in zip(group, result.lanes, result.values, strict=True):
                 lanes.append(replace(new_lane or lane, index=case.index))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from verify.cli.common import (
     InitsOpt,
     LossOpt,
     MaxPrecOpt,
+    Opt,
     PaperOpt,
     PrecOpt,
     QuietOpt,
@@ -49,12 +51,26 @@ def check_with_progress(claims: list, settings: CheckSettings, ctx: RunContext, 
                         lookup=partial(find_claim, settings.paper), workers=ctx.workers)
 
 
-def check(claim: Annotated[str, typer.Argument(help="claim or mutation id (see `verify list`)")],
+def check(claim: Annotated[list[str] | None, typer.Argument(
+              help="claim or mutation id (see `verify list`); with --claims, ids in the file (default: all)")] = None,
+          claims: Annotated[Path | None, Opt("--claims", help="a TOML claim file (see examples/paper_a.toml)")] = None,
+          init: Annotated[str | None, Opt(help="check on this one exact init (e.g. w1=1/2,b1=0,w2=-1/4,b2=0)")] = None,
+          search: Annotated[int | None, Opt(help="also let Hypothesis draw N inits and shrink a refutation")] = None,
           paper: PaperOpt = None, inits: InitsOpt = None, scheme: SchemeOpt = None, seed: SeedOpt = None,
           eta: EtaOpt = None, steps: StepsOpt = None, prec: PrecOpt = None, max_prec: MaxPrecOpt = None,
           backend: BackendOpt = None, loss: LossOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
           workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
-    """Check one claim over many inits; print status counts, engines and the smallest counterexample."""
+    """Check one claim (or a claim file) over many inits; print counts, engines and the smallest counterexample."""
+    if claims is not None or init is not None or search is not None:
+        from verify.claims.language.command import check_command
+
+        raise typer.Exit(check_command(
+            claim or [], claims, init, search, paper=paper, config=config, sets=set_, workers=workers, quiet=quiet,
+            inits=inits, scheme=scheme, seed=seed, eta=eta, steps=steps, prec=prec, max_prec=max_prec,
+            backend=backend, loss=loss))
+    if not claim or len(claim) != 1:
+        fail("claim=" + repr(" ".join(claim or []) or None) + " give one claim id (or --claims FILE [ID ...])")
+    claim = claim[0]
     try:
         owner = get_paper(paper) if paper else claim_owner(claim)
         table = {**owner.claims(), **owner.mutations()}
