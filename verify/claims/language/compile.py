@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy as sp
+from flint import arb
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
 from verify.arith import Backend, Tri
@@ -171,11 +172,15 @@ class EnclosureOps:
         return self.backend.is_finite(x)
 
     def lt(self, a: Any, b: Any) -> Tri:
+        if type(a) is arb and type(b) is arb:  # arb's own comparisons are certain: True iff for all points
+            return Tri.TRUE if a < b else (Tri.FALSE if a >= b else Tri.UNKNOWN)
         if not (self.finite(a) and self.finite(b)):
             return Tri.UNKNOWN
         return self.backend.lt(a, b)
 
     def le(self, a: Any, b: Any) -> Tri:
+        if type(a) is arb and type(b) is arb:
+            return Tri.TRUE if a <= b else (Tri.FALSE if a > b else Tri.UNKNOWN)
         if not (self.finite(a) and self.finite(b)):
             return Tri.UNKNOWN
         return self.backend.le(a, b)

@@ -178,17 +178,22 @@ class Program:
             coords = tail.coords_of(view.traj.enclosures(rec))
             return forms.at_point(view.ops, view.coords_values(tail, coords, rec.t))
 
-    def _point(self, view: RunView, tail: TailForm, forms: RelationForms, t: int) -> tuple[Tri, dict[str, str]]:
-        """The relation at an exact step ``t >= T`` from the tail's band, and each side's enclosure."""
+    def _point(self, view: RunView, tail: TailForm, forms: RelationForms, t: int,
+               sides: bool = True) -> tuple[Tri, dict[str, str]]:
+        """The relation at an exact step ``t >= T`` from the tail's band, and (when asked) each side's
+        enclosure there."""
         with view.be.working_precision():
             vals = view.coords_values(tail, tail.band(t), t)
             tri = forms.at_point(view.ops, vals)
+            if not sides:
+                return tri, {}
 
             def side(compiled: Compiled) -> Any:
-                c = to_coordinates(compiled.expr, tail, self.ns)
+                key = ("side", tail.structure(), compiled.expr)
+                c = self._cached(key, lambda: to_coordinates(compiled.expr, tail, self.ns))
                 if c is None:
                     raise Undecided("no tail form")
-                return compile_expr(c[0])(view.ops, vals)
+                return self._cached(key + ("compiled",), lambda: compile_expr(c[0]))(view.ops, vals)
 
             return tri, view.sides(self.spec.relation, side)
 
@@ -242,8 +247,9 @@ class Program:
                 return self._tail_refutation(view, tail, forms, piece.T_lo, f"fails at every step {piece.text()}")
         if any(r is not Tri.TRUE for r in results):
             for t in witness_steps(start - 1):
-                tri, sides = self._point(view, tail, forms, t)
+                tri, _ = self._point(view, tail, forms, t, sides=False)
                 if tri is Tri.FALSE:
+                    _, sides = self._point(view, tail, forms, t)
                     return view.outcome(Status.REFUTED, f"fails at step t = {step_text(t)} (tail certificate band): "
                                         + _sides_text(sides), {"t": step_text(t), **sides}, step=step_text(t))
         prefix = 0

@@ -115,12 +115,21 @@ class RunView:
             vals[LOSS] = rec.loss
         opaque = [s for s in needed if s in self.ns.opaque]
         if opaque:
-            theta = self.traj.enclosures(rec)
+            # shared by every claim checked on this case (the trajectory is the case's)
+            cache = self.case.__dict__.setdefault("_language_quantities", {})
+            theta = None
             for sym in opaque:
-                try:
-                    vals[sym] = self.ns.opaque[sym].value(theta, self.case.problem).value
-                except UndecidableError as exc:
-                    raise Undecided(f"{sym} at step {rec.t}: {exc}") from None
+                key = (sym, rec.t, id(self.traj))
+                if key not in cache:
+                    theta = theta or self.traj.enclosures(rec)
+                    try:
+                        cache[key] = self.ns.opaque[sym].value(theta, self.case.problem).value
+                    except UndecidableError as exc:
+                        cache[key] = Undecided(f"{sym} at step {rec.t}: {exc}")
+                value = cache[key]
+                if isinstance(value, Undecided):
+                    raise value
+                vals[sym] = value
         return vals
 
     def at(self, compiled: Compiled, rec: StepRecord) -> Any:
@@ -144,7 +153,7 @@ class RunView:
                 if key in out:
                     continue
                 try:
-                    out[key] = self.ops.text(values_of(compile_expr(side)))
+                    out[key] = self.ops.text(values_of(_compiled_side(side)))
                 except (Undecided, UndecidableError, ArithmeticError) as exc:
                     out[key] = f"undecided ({exc})"
         return out
@@ -182,6 +191,15 @@ class RunView:
                               **(cx or {})}
         return Outcome(status, detail, self.traj.prec, counterexample,
                        {k: v for k, v in data.items() if v is not None})
+
+
+_SIDES: dict[sp.Basic, Compiled] = {}
+
+
+def _compiled_side(side: sp.Basic) -> Compiled:
+    if side not in _SIDES:
+        _SIDES[side] = compile_expr(side)
+    return _SIDES[side]
 
 
 class _Undecided:

@@ -157,6 +157,10 @@ def build_spec(claim_id: str, table: object, ns: Namespace, pattern_length: int)
     """A validated :class:`ClaimSpec` from one ``[claim.<id>]`` table; errors raise :class:`FieldError`."""
     if not isinstance(table, dict):
         raise FieldError("claim", "must be a table of fields ([claim.<id>] with form = ...)")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            raise FieldError(key, f"is a table, not a field (an id with a dot must be quoted: "
+                             f"[claim.\"{claim_id}.{key}\"])")
     form = table.get("form")
     if form is None:
         raise FieldError("form", f"is missing; one of {', '.join(FORMS)}")

@@ -113,9 +113,12 @@ class TailForm(ABC):
         """Offset symbol -> its exact limit as ``t -> oo`` (a sympy expression of ``eta`` and the init)."""
 
     def structure(self) -> tuple:
-        """What the symbolic forms depend on (a cache key): which constants are exact expressions."""
-        return (type(self).__name__, tuple((s.name, str(v) if isinstance(v, sp.Expr) else "enclosure")
-                                           for s, v in self.constants.items()))
+        """What the symbolic forms depend on (a cache key): which constants are exact expressions, and
+        from which steps the quantity forms hold relative to ``start`` (computed once)."""
+        if "_structure" not in self.__dict__:
+            self.__dict__["_structure"] = (type(self).__name__, tuple(
+                (s.name, sp.srepr(v) if isinstance(v, sp.Expr) else "enclosure") for s, v in self.constants.items()))
+        return self.__dict__["_structure"]
 
     def constant_values(self) -> dict[sp.Symbol, Enclosure]:
         """The constants that are enclosures (the exact ones are substituted symbolically)."""
@@ -436,4 +439,5 @@ def ln_enclosure(be: Backend, t: int) -> Any:
 def witness_steps(after: int) -> list[int]:
     """Exact steps ``10^j`` beyond ``after`` at which a claim is evaluated from the band."""
     first = max(1, math.floor(math.log10(max(after, 1))) + 1)
-    return [10**j for j in range(first, 401)]
+    exponents = [*range(first, 41), 48, 64, 96, 128, 192, 256, 320, 400]
+    return [10**j for j in exponents if j >= first]
