@@ -13,7 +13,7 @@ Fixtures (session-scoped, so they combine with ``@given``):
 
 With the strategies of :mod:`verify.strategies`::
 
-    @given(inits(paper="a"))
+    @given(theta0=inits(paper="a"))  # by keyword: the test also takes a fixture
     def test_numerator_bounded(theta0, check_claim):
         assert check_claim("claims.toml::numerator-bounded", theta0).status.value != "refuted"
 """

@@ -6,7 +6,7 @@ Use them in your own property tests (the pytest plug-in adds the fixtures ``veri
     from hypothesis import given
     from verify.strategies import inits
 
-    @given(inits(paper="a"))
+    @given(theta0=inits(paper="a"))  # by keyword: the test also takes a fixture
     def test_my_claim(theta0, check_claim):
         assert check_claim("my_claims.toml::numerator-bounded", theta0).status.value != "refuted"
 
@@ -141,5 +141,5 @@ def certified_runs(paper: str = "a", scheme: str | None = None, *, settings: Che
     if steps is not None:
         s = s.with_(steps=steps)
     spec = s.sweep_spec(EVERY_STEP if every_step else None)
-    source = init_strategy or inits(s.paper, scheme, settings=s)
+    source = init_strategy if init_strategy is not None else inits(s.paper, scheme, settings=s)
     return source.map(lambda theta0: certified_run(spec, theta0)[1])

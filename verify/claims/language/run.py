@@ -150,7 +150,7 @@ class RunView:
         for atom in relation_atoms(relation):
             for side in (atom.lhs, atom.rhs):
                 key = str(side)
-                if key in out:
+                if key in out or side.is_Number:  # a constant side reads in the relation itself
                     continue
                 try:
                     out[key] = self.ops.text(values_of(_compiled_side(side)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -40,13 +40,13 @@ LOSS = sp.Symbol("L", positive=True)
 RESERVED = ("t", "eta", "L", "L_0")
 
 
-@lru_cache(maxsize=None)
+@cache
 def param_symbol(name: str) -> sp.Symbol:
     """The symbol of parameter ``name`` at step ``t``."""
     return sp.Symbol(name, real=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def init_symbol(name: str) -> sp.Symbol:
     """The symbol of the exact initial value of parameter (or quantity) ``name``: ``name_0``."""
     return sp.Symbol(f"{name}_0", real=True)
