@@ -22,7 +22,11 @@ settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=500, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+# Properties of the float64 primitives cost microseconds: hundreds of examples even in CI.
+cheap = settings(max_examples={"ci": 400, "dev": 400, "deep": 5000}.get(PROFILE, 400))
 
 
 @pytest.fixture(autouse=True)

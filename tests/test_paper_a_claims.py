@@ -262,3 +262,15 @@ def test_true_claims_certified_per_scheme(scheme):
             assert c["not-admitted"] == sum(c.values()), (res.claim_id, c)
         else:  # the claim was exercised, not passed by having nothing admitted
             assert c["certified"] >= 1, (res.claim_id, scheme, c)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_true_claims_at_the_default_settings(scheme):
+    """The defaults of `verify run` (200 inits x 2000 steps) on every scheme: nothing refuted or
+    inconclusive, and every reachable claim certified somewhere."""
+    settings = CheckSettings(scheme=scheme)
+    for res in check_claims(ALL_TRUE, settings, workers=2):
+        c = res.counts
+        assert c["refuted"] == 0 and c["inconclusive"] == 0, (res.claim_id, c)
+        assert (res.claim_id, scheme) in UNREACHABLE or c["certified"] >= 1, (res.claim_id, scheme, c)
