@@ -18,12 +18,8 @@ from pathlib import Path
 
 import typer
 
-from verify.cli.catalog import list_claims, papers
-from verify.cli.check import check
+from verify.cli import catalog, check, report, run, trajectory
 from verify.cli.common import EXIT_INTERNAL
-from verify.cli.report import report
-from verify.cli.run import run
-from verify.cli.trajectory import trajectory
 
 
 def _version(value: bool) -> None:
@@ -46,12 +42,12 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """Certified GD and claim checking for ML-theory papers (`verify papers` lists them)."""
 
 
-app.command("papers")(papers)
-app.command("list")(list_claims)
-app.command()(check)
-app.command()(run)
-app.command()(report)
-app.command()(trajectory)
+app.command("papers")(catalog.papers)
+app.command("list")(catalog.list_claims)
+app.command("check")(check.check)
+app.command("run")(run.run)
+app.command("report")(report.report)
+app.command("trajectory")(trajectory.trajectory)
 
 
 def crash_log_dir() -> Path:

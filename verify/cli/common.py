@@ -121,9 +121,10 @@ def build_settings(papers: list[Paper], config_path: Path | None, sets: list[str
     for p in papers:
         mine = {k: v for k, v in flat.items() if k != "paper" and (k in ENGINE_FIELDS or k in _option_names(p))}
         mine.update(tables.get(p.id, {}))
+        settings = CheckSettings.from_mapping(mine, where="config", paper=p.id)  # the file alone must be valid
         mine.update({k: v for k, v in extra.items() if k in ENGINE_FIELDS or k in _option_names(p)})
         mine.update(engine)
-        result[p.id] = CheckSettings.from_mapping(mine, where="config", paper=p.id)
+        result[p.id] = CheckSettings.from_mapping(mine, where="config", paper=settings.paper)
     return result
 
 

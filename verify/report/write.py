@@ -37,15 +37,19 @@ class StoredFigure:
     folder: Path
 
 
-def check_output_root(root: Path) -> None:
-    """Refuse, before any work, an output root that is a file, lies below a file, or is not writable."""
+def check_output_root(root: Path, field: str = "out") -> None:
+    """Refuse, before any work, an output root that is a file, lies below a file, or cannot be written
+    (probed by creating and removing a folder in its deepest existing ancestor: permission bits
+    alone do not tell, e.g. for root or on a read-only file system)."""
     for parent in [root, *root.parents]:
         if parent.exists():
             if not parent.is_dir():
                 what = "is a file" if parent == root else f"lies below the file {parent}"
-                raise InvalidArgument("out", str(root), f"{what}; give a folder")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise InvalidArgument("out", str(root), f"is not writable ({parent} does not allow it)")
+                raise InvalidArgument(field, str(root), f"{what}; give a folder")
+            try:
+                Path(tempfile.mkdtemp(prefix=".verify-probe-", dir=parent)).rmdir()
+            except OSError as exc:
+                raise InvalidArgument(field, str(root), f"is not writable ({parent}: {exc.strerror})") from None
             break
 
 
@@ -127,7 +131,8 @@ def write_report(target: Path, doc: dict[str, Any], timings: dict[str, Any], pro
                 b64 = save_figure(fig.figure, staging, fig.stem)
             embedded.append((fig.title, b64))
             stems.append((fig.title, fig.stem))
-        doc = {**doc, "figures": [{"title": t, "stem": s} for t, s in stems]}
+        # render from the canonical JSON form, so the first rendering and a re-rendering agree byte for byte
+        doc = json.loads(dumps({**doc, "figures": [{"title": t, "stem": s} for t, s in stems]}))
         (staging / "results.json").write_text(dumps(doc))
         (staging / "timings.json").write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
         (staging / "provenance.json").write_text(json.dumps(provenance, indent=1, sort_keys=True) + "\n")
