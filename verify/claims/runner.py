@@ -5,7 +5,10 @@ escalation to Arb, in worker processes when a picklable ``lookup`` of the claims
 given). For each init the runner builds ONE :class:`~verify.claims.claim.Case` holding its
 trajectory; every per-init claim reads it, so each GD run happens once whatever the number of
 claims. When a claim is inconclusive on a float64 trajectory, the init is run again on Arb and
-all its claims are checked again there (a lane escalated for that reason says so). Claims of
+all its claims are checked again there (a lane escalated for that reason says so). When a claim
+reads every step (``Claim.every_step``, e.g. a claim of the language), every step is recorded
+(``RecordSchedule`` stride 1) and the inits go through the sweep in blocks of
+:data:`EVERY_STEP_BLOCK`, which bounds the records held at once. Claims of
 scope ``"once"`` run a single time on ``Case(settings, None)``.
 
 Per claim and init the outcome is:

@@ -69,7 +69,8 @@ def check(claim: Annotated[list[str] | None, typer.Argument(
             inits=inits, scheme=scheme, seed=seed, eta=eta, steps=steps, prec=prec, max_prec=max_prec,
             backend=backend, loss=loss))
     if not claim or len(claim) != 1:
-        fail("claim=" + repr(" ".join(claim or []) or None) + " give one claim id (or --claims FILE [ID ...])")
+        fail(str(InvalidArgument("claim", " ".join(claim or []) or None, "must be one claim id (or use --claims FILE "
+                                 "[ID ...])")))
     claim = claim[0]
     try:
         owner = get_paper(paper) if paper else claim_owner(claim)

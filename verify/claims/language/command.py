@@ -20,6 +20,7 @@ import typer
 from verify.claims.claim import Claim
 from verify.claims.language.claims import file_claims, file_lookup
 from verify.claims.language.load import ClaimFileError, file_paper, file_settings, load_claim_file, read_toml
+from verify.claims.language.run import brief
 from verify.claims.result import ClaimResult, Status
 from verify.claims.runner import check_claims
 from verify.claims.search import search_refutation
@@ -93,7 +94,7 @@ def run_and_print(claims: dict[str, Claim], expected_refuted: set[str], settings
     typer.echo(f"paper {settings.paper}: {len(results)} claim(s) on {where}, {settings.steps} steps, "
                f"eta = {settings.eta} ({wall:.1f} s)")
     failed = False
-    from verify.cli.common import engines_line, print_counterexample, summary_line
+    from verify.cli.common import engines_line, summary_line
 
     for r in results:
         expect_refuted = r.claim_id in expected_refuted
@@ -106,19 +107,31 @@ def run_and_print(claims: dict[str, Claim], expected_refuted: set[str], settings
             typer.echo(f"    engines: {engines_line(r.engines)}")
         cx = r.counterexample
         if cx is not None:
-            print_counterexample(r)
+            typer.echo(f"    counterexample: init #{cx.index} theta0 = ({', '.join(cx.theta0)})")
+            print_outcome_fields(cx.outcome, settings.plugin.param_names(settings))
             for line in replay_lines(r.claim_id, cx.theta0, settings, claims_path, file_table):
                 typer.echo(f"    replay: {line}")
         else:
-            example = next((o for o in r.outcomes if o.outcome.status is Status.INCONCLUSIVE), None)
-            if example is not None:
-                typer.echo(f"    inconclusive example: init #{example.index}: {example.outcome.detail}")
+            for status in (Status.INCONCLUSIVE, Status.CERTIFIED):
+                example = next((o for o in r.outcomes if o.outcome.status is status), None)
+                if example is not None:
+                    typer.echo(f"    {status.value} e.g. on init #{example.index}: {example.outcome.detail}")
+                    break
         refuted = r.verdict is Status.REFUTED
         if search:
             found = _search_and_print(claims[r.claim_id], settings, search, claims_path, file_table)
             refuted = refuted or found
         failed |= (not refuted) if expect_refuted else refuted
     return EXIT_VERDICT if failed else EXIT_OK
+
+
+def print_outcome_fields(outcome, names: tuple[str, ...]) -> None:
+    """A refutation's detail and the values that decide it, as short decimals rounded outward (the exact
+    rationals are in the outcome, e.g. in ``results.json``; the init is printed exactly above)."""
+    typer.echo(f"      {outcome.detail}")
+    for key, value in (outcome.counterexample or {}).items():
+        if key not in names:
+            typer.echo(f"      {key} = {brief(value)}")
 
 
 def _covers(r: ClaimResult) -> str | None:
@@ -130,6 +143,10 @@ def _covers(r: ClaimResult) -> str | None:
     if not spans:
         return None
     every = all(o.data.get("every_t") for o in certified)
+    prefix = "every t >= "
+    if len(spans) > 1 and all(sp.startswith(prefix) and sp[len(prefix):].isdigit() for sp in spans):
+        starts = sorted(int(sp[len(prefix):]) for sp in spans)
+        return f"certified for every t >= T, T per init from {starts[0]} to {starts[-1]}"
     if len(spans) == 1:
         return f"certified for {spans[0]}" + ("" if every else " (nothing is claimed beyond)")
     return "certified for: " + "; ".join(spans[:3]) + (" ..." if len(spans) > 3 else "")
@@ -151,13 +168,7 @@ def _search_and_print(claim: Claim, settings: CheckSettings, examples: int, clai
         return False
     typer.echo(f"    search: refuted; shrunk to theta0 = ({shown}) after {result.tried} inits ({wall:.1f} s), "
                "re-certified from scratch:")
-    typer.echo(f"      {result.outcome.detail}")
-    for key, value in (result.outcome.counterexample or {}).items():
-        if key in names:
-            continue
-        from verify.numbers import short
-
-        typer.echo(f"      {key} = {short(value) if len(value) > 40 else value}")
+    print_outcome_fields(result.outcome, names)
     for line in replay_lines(claim.id, result.init, settings, claims_path, file_table):
         typer.echo(f"    replay: {line}")
     return True

@@ -401,6 +401,14 @@ class Program:
             T0 = step_text(last.T_lo)
             common = {"limit": limit_text, "limit_form": str(qf.F0), "T0": T0, f"{qname} for every t >= T0":
                       ops.text(bracket)}
+            with view.be.working_precision():
+                outside = ops.lt(bracket, ell_val) is Tri.TRUE or ops.lt(ell_val, bracket) is Tri.TRUE
+            if outside:  # a bracket valid for every t >= T0 that excludes the claimed limit
+                return view.outcome(
+                    Status.REFUTED, f"{qname} does not tend to {ltext} = {brief(ops.text(ell_val))}: for every "
+                    f"t >= {T0} it lies in {brief(ops.text(bracket))} (tail certificate), which excludes it",
+                    {"t": f">= {T0}", f"{qname} for every t >= {T0}": ops.text(bracket), "limit": limit_text,
+                     "claimed": ops.text(ell_val)}, T0=T0)
             if self._exact_zero(diff0, view):
                 return view.outcome(
                     Status.CERTIFIED, f"{qname} -> {ltext} = {brief(ops.text(ell_val))}: for every t >= {T0} {qname} "
