@@ -162,6 +162,13 @@ def test_sparse_records_say_so(tmp_path):
     n = len(case.trajectory.records)
     assert n < 301 and out.status is Status.CERTIFIED
     assert out.data["covers"] == f"the {n} recorded steps of 0 <= t <= 300"
+    # with a tail: every t beyond the run, but still only the recorded steps of the run
+    c1 = file_claims(path, SHORT, ["c1"])["c1"]
+    sparse = Case(SHORT, THETA0, every_step=False)
+    out = c1.check(sparse)
+    assert out.status is Status.CERTIFIED and out.data["every_t"] is False
+    assert out.data["covers"] == f"the {len(sparse.trajectory.records)} recorded steps of 0 <= t <= 300, and every " \
+        "t >= 301"
 
 
 # --- the rewriting -------------------------------------------------------------------------------

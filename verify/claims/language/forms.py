@@ -260,6 +260,10 @@ class Program:
             return view.outcome(Status.CERTIFIED, f"holds at every step t >= 0: the run's steps {covers}, and every "
                                 f"t >= {start} by the tail certificate ({len(pieces)} pieces up to oo)",
                                 covers="every t >= 0", every_t=True, run_covers=covers)
+        if prefix == len(results) and not gap:  # every t beyond the run, but the run's records are sparse
+            return view.outcome(Status.CERTIFIED, f"holds at {covers} and, by the tail certificate, at every step "
+                                f"t >= {start}; the steps between the records are not claimed",
+                                covers=f"{covers}, and every t >= {start}", every_t=False)
         if gap or prefix == 0:
             reason = f"steps {view.last + 1} <= t < {start} are not covered" if gap else \
                 f"undecided on {pieces[0].text()}"
