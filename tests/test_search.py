@@ -114,6 +114,8 @@ def test_inits_reach_every_kind_they_promise():
     assert any(q.denominator > 2**20 for q in binary)
     biased = _reaches(s, lambda th: th[1] != 0 and th[3] != 0 and th[0] != 0)
     assert biased[1] != 0
+    active = _reaches(s, lambda th: all(z > 0 for row in exact_preactivations(problem, th) for z in row))
+    assert all(z > 0 for row in exact_preactivations(problem, active) for z in row)
     zero_bias_f = _reaches(s, lambda th: th[1] == th[3] == 0 and th[0] > 0 > th[2])
     assert zero_bias_f == (F(1, 1), F(0), F(-1, 1), F(0)) or _simple(zero_bias_f)  # shrunk
 

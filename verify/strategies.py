@@ -17,6 +17,7 @@ Use them in your own property tests (the pytest plug-in adds the fixtures ``veri
 * **each init scheme** (``he``, ``xavier``, ``pytorch``, ``normal``) -- values in the scheme's range
   (three standard deviations, or the uniform bound), with the scheme's zero biases; drawn as small
   rationals or as any double in range (taken exactly);
+* **all active** -- every neuron active at every training point by a small rational margin;
 * **near the kinks** -- one neuron's pre-activation at one training point set to exactly 0 or to a
   tiny rational ``+-k/2^m`` (``b_j = -<w_j, x_i> + eps``), where the certified engine must decide a
   sign at the edge of its precision;
@@ -116,6 +117,23 @@ def near_kink_inits(problem: Problem) -> st.SearchStrategy[tuple[Fraction, ...]]
                      tiny())
 
 
+def all_active_inits(problem: Problem) -> st.SearchStrategy[tuple[Fraction, ...]]:
+    """Inits with every neuron active at every training point (``b_j > -<w_j, x_i>`` for all ``i``), by a
+    small positive rational margin: the all-ones pattern, from which GD must leave or stay."""
+    net, data = problem.network, problem.data
+
+    def build(theta: tuple[Fraction, ...], eps: Fraction) -> tuple[Fraction, ...]:
+        out = list(theta)
+        for j in range(net.width):
+            s = net.neuron_slice(j)
+            w = out[s][:-1]
+            out[s.stop - 1] = max(-sum((wk * xk for wk, xk in zip(w, x, strict=True)), Fraction(0))
+                                  for x in data.X) + eps
+        return tuple(out)
+
+    return st.builds(build, rational_inits(problem), small_rationals().filter(lambda q: q > 0))
+
+
 def inits(paper: str = "a", scheme: str | None = None, *, near_kinks: bool = True,
           settings: CheckSettings | None = None, paper_own: bool = True) -> st.SearchStrategy[tuple[Fraction, ...]]:
     """Exact inits of ``paper``'s network (see the module docstring). ``scheme`` restricts to one init
@@ -124,7 +142,8 @@ def inits(paper: str = "a", scheme: str | None = None, *, near_kinks: bool = Tru
     problem = s.problem()
     if scheme is not None:
         return scheme_inits(problem, scheme)
-    options = [rational_inits(problem), *(scheme_inits(problem, name) for name in SCHEMES)]
+    options = [rational_inits(problem), *(scheme_inits(problem, name) for name in SCHEMES),
+               all_active_inits(problem)]
     if near_kinks:
         options.append(near_kink_inits(problem))
     if paper_own:

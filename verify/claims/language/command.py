@@ -174,10 +174,6 @@ def _search_and_print(claim: Claim, settings: CheckSettings, examples: int, clai
     return True
 
 
-def build_file_lookup(path: Path, settings: CheckSettings) -> Callable[[str], Claim]:
-    return file_lookup(path, settings)
-
-
 def check_command(ids: list[str], claims_path: Path | None, init: str | None, search: int | None, *,
                   paper: str | None, config: Path | None, sets: list[str] | None, workers: int | None, quiet: bool,
                   **flags) -> int:
@@ -201,7 +197,7 @@ def check_command(ids: list[str], claims_path: Path | None, init: str | None, se
             owner = get_paper(owner_id)
             settings = build_settings([owner], config, sets, **{**file_table, **engine})[owner.id]
             claims, expected = claim_file_table(claims_path, settings, ids)
-            lookup = build_file_lookup(claims_path, settings)
+            lookup = file_lookup(claims_path, settings)
         else:
             if len(ids) != 1:
                 raise InvalidArgument("claim", " ".join(ids) or None, "give one claim id (or --claims FILE [ID ...])")

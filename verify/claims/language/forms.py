@@ -32,7 +32,7 @@ from typing import Any
 
 import sympy as sp
 
-from verify.arith import Tri, get_backend
+from verify.arith import Enclosure, Tri, get_backend
 from verify.claims.claim import Case
 from verify.claims.language.compile import Compiled, EnclosureOps, ExactOps, NotExact, compile_expr
 from verify.claims.language.run import RunView, Undecided, brief
@@ -110,8 +110,6 @@ class Program:
             ops = EnclosureOps(be)
             with be.working_precision():
                 vals = {sym: ops.enter(q) for sym, q in exact.items()}
-                from verify.arith import Enclosure
-
                 theta0 = {n: Enclosure.of(be, q) for n, q in zip(self.ns.params, case.theta0, strict=True)}
                 for sym in needed - set(vals):
                     vals[sym] = self.ns.opaque_init[sym].value(theta0, case.problem).value
@@ -573,10 +571,6 @@ def _limit_at_infinity(e: sp.Expr) -> sp.Expr:
         return sp.limit(e, T, sp.oo)
     except (NotImplementedError, ValueError, TypeError):
         return sp.nan
-
-
-def _sym_text(e: sp.Expr) -> str:
-    return str(e)
 
 
 def _sides_text(sides: dict[str, str]) -> str:
