@@ -15,6 +15,7 @@ is deterministic for a given ``seed``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -22,9 +23,10 @@ from hypothesis import HealthCheck, Phase, find
 from hypothesis import settings as hsettings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from verify.claims.claim import Claim
+from verify.claims.claim import Case, Claim
 from verify.claims.result import Outcome, Status
 from verify.claims.runner import check_claims
+from verify.errors import UndecidableError
 from verify.settings import CheckSettings
 from verify.strategies import inits
 
@@ -49,10 +51,31 @@ def outcome_on(claim: Claim, settings: CheckSettings, theta0: tuple[Fraction, ..
     return result.outcomes[0].outcome
 
 
+def init_hypotheses(claim: Claim, settings: CheckSettings) -> Callable[[tuple[Fraction, ...]], bool] | None:
+    """For a claim of the language, its ``when`` as a function of the init alone (no run needed), else ``None``."""
+    from verify.claims.language.forms import Program
+
+    program = getattr(claim.admits, "__self__", None)
+    if not isinstance(program, Program):
+        return None
+
+    def admitted(theta0: tuple[Fraction, ...]) -> bool:
+        try:
+            return program.admits(Case(settings, tuple(theta0)))
+        except UndecidableError:
+            return True  # undecided here: let the run report it
+
+    return admitted
+
+
 def search_refutation(claim: Claim, settings: CheckSettings, examples: int, *, seed: int = 0,
                       scheme: str | None = None, strategy=None) -> SearchResult:
-    """Up to ``examples`` Hypothesis-drawn inits (then shrinking); see the module docstring."""
+    """Up to ``examples`` Hypothesis-drawn inits (then shrinking); see the module docstring. For a claim of
+    the language the inits are drawn inside its hypotheses (``when``, a function of the init)."""
     source = strategy if strategy is not None else inits(settings.paper, scheme, settings=settings)
+    hypotheses = init_hypotheses(claim, settings)
+    if hypotheses is not None:
+        source = source.filter(hypotheses)
     seen: dict[tuple[Fraction, ...], Outcome] = {}
 
     def refutes(theta0: tuple[Fraction, ...]) -> bool:
