@@ -47,12 +47,12 @@ import numpy as np
 from bench_batch import ENDS_ONLY, ETA, numpy_gd  # benchmarks/, beside this script
 from timing import median_time
 
+from proofs.paper_a.problem import paper_a_problem
 from verify.distributed import ChunkOutput, Count, fold_lanes, run_chunks
 from verify.distributed.executors import Dask
 from verify.dynamics import batch as bt
 from verify.dynamics.sweep import SweepSpec, default_workers, run_chunk, sweep
 from verify.init.schemes import sample_inits
-from verify.model.network import paper_a_problem
 from verify.store import ChunkStore, store_key
 
 SEED = 0

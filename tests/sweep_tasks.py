@@ -129,9 +129,9 @@ def paper_a_fold() -> Fields:
 
 
 def paper_a_spec(steps: int) -> Any:
+    from proofs.paper_a.problem import paper_a_problem
     from verify.dynamics.schedule import RecordSchedule
     from verify.dynamics.sweep import SweepSpec
-    from verify.model.network import paper_a_problem
 
     return SweepSpec(paper_a_problem("0.1"), steps, schedule=RecordSchedule(per_decade=1))
 

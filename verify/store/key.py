@@ -2,7 +2,7 @@
 
 A chunk's reduced payload is a function of (a) the task (which reduce runs over which inits:
 e.g. paper A's claims, or Figure 3 on the xavier inits), (b) the settings (summarized by their
-digest, :meth:`verify.checks.settings.CheckSettings.digest`), and (c) the code that computes it.
+digest, :meth:`verify.settings.CheckSettings.digest`), and (c) the code that computes it.
 :class:`StoreKey` holds all three, and a store's directory is named by the SHA-256 of the key's
 canonical JSON, so results of different settings or code versions can never be mixed: they
 live in different stores.
