@@ -123,6 +123,10 @@ class ArrayArithmetic(ABC):
         """``log(1 + a)`` for entries ``> -1``."""
 
     @abstractmethod
+    def relu(self, a: Arr) -> Arr:
+        """``max(a, 0)`` (no decision needed: an entry straddling 0 gives ``[0, max]``)."""
+
+    @abstractmethod
     def logistic(self, a: Arr) -> Arr:
         """``a / (1 + a)`` for entries ``>= 0``: the logistic loss's ``-l'`` from ``a = exp(-z)``."""
 
@@ -179,6 +183,7 @@ class ObjectArrays(ArrayArithmetic):
         self._exp = np.frompyfunc(backend.exp, 1, 1)
         self._log1p = np.frompyfunc(backend.log1p, 1, 1)
         self._sign = np.frompyfunc(backend.sign, 1, 1)
+        self._relu = np.frompyfunc(backend.relu, 1, 1)
         self._upper = np.frompyfunc(backend.upper, 1, 1)
         self._finite = np.frompyfunc(backend.is_finite, 1, 1)
         self._width = np.frompyfunc(lambda x: _float_up(backend.width(x)), 1, 1)
@@ -249,6 +254,9 @@ class ObjectArrays(ArrayArithmetic):
 
     def logistic(self, a):
         return a / (a + 1)
+
+    def relu(self, a):
+        return np.asarray(self._relu(a), dtype=object)
 
     def positive(self, a) -> np.ndarray:
         return np.asarray(self._sign(a) == 1, dtype=bool)

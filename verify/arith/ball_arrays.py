@@ -148,6 +148,9 @@ class ArbArrays(ObjectArrays):
         a = _obj(a)
         return a / (a + 1)
 
+    def relu(self, a):
+        return super().relu(_obj(a))
+
     def positive(self, a) -> np.ndarray:
         return np.asarray(self._pos(_obj(a)), dtype=bool)
 

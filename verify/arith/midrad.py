@@ -331,6 +331,14 @@ class MidRadArithmetic(ArrayArithmetic):
     def logistic(self, a: MidRad) -> MidRad:
         return self._bounds_map(a, _logistic_lower, _logistic_upper, None)
 
+    def relu(self, a: MidRad) -> MidRad:
+        """Exact where the sign is decided (``a`` or 0), ``[0, up(m + r)]`` where it straddles 0."""
+        pos, nonpos = self.positive(a), self.nonpositive(a)
+        straddle = from_bounds(np.zeros(a.shape), _upper(a.mid, a.rad))
+        out = self.where(pos, a, self.where(nonpos, self.zeros(()), straddle))
+        ok = self.finite(a)
+        return out if ok.all() else self.where(ok, out, MidRad(np.full(a.shape, np.nan), np.full(a.shape, np.inf)))
+
     # --- decisions ---------------------------------------------------------------------------
     def finite(self, a: MidRad) -> np.ndarray:
         return np.isfinite(a.mid) & np.isfinite(a.rad)
