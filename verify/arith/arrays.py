@@ -108,9 +108,13 @@ class ArrayArithmetic(ABC):
     @abstractmethod
     def mul(self, a: Arr, b: Arr) -> Arr: ...
 
+    def axpy(self, y: Arr, a: Arr, x: Arr) -> Arr:
+        """``y + a * x`` (broadcast); an arithmetic may fuse it."""
+        return self.add(y, self.mul(a, x))
+
     @abstractmethod
     def matmul(self, a: Arr, b: Arr) -> Arr:
-        """The matrix product of 2-d arrays."""
+        """The matrix product (numpy ``matmul`` semantics: 2-d, or stacks of matrices)."""
 
     @abstractmethod
     def sum(self, a: Arr, axis: int) -> Arr: ...
@@ -139,6 +143,10 @@ class ArrayArithmetic(ABC):
     def nonpositive(self, a: Arr) -> np.ndarray:
         """True where every point of the entry is ``<= 0``."""
 
+    def decide(self, a: Arr) -> tuple[np.ndarray, np.ndarray]:
+        """``(positive(a), nonpositive(a))``; an arithmetic may compute both at once."""
+        return self.positive(a), self.nonpositive(a)
+
     @abstractmethod
     def finite(self, a: Arr) -> np.ndarray:
         """False where the entry lost all information (infinite or NaN)."""
@@ -146,6 +154,10 @@ class ArrayArithmetic(ABC):
     @abstractmethod
     def width(self, a: Arr) -> np.ndarray:
         """Upper bounds (float64, ``inf`` when unbounded) of the entries' widths."""
+
+    def max_width(self, a: Arr, axes: tuple[int, ...]) -> np.ndarray:
+        """The largest width over ``axes`` (``inf`` or ``nan`` when an entry is not finite)."""
+        return self.width(a).max(axis=axes)
 
     # --- exit ----------------------------------------------------------------------------------
     @abstractmethod

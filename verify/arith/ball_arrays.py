@@ -130,6 +130,13 @@ class ArbArrays(ObjectArrays):
         return np.multiply(_obj(a), _obj(b), dtype=object)
 
     def matmul(self, a, b) -> np.ndarray:
+        if np.ndim(a) == 3 or np.ndim(b) == 3:  # stacks of matrices: one arb_mat product each
+            a, b = _obj(a), _obj(b)
+            a3 = a if a.ndim == 3 else a[None]
+            b3 = b if b.ndim == 3 else b[None]
+            L = max(a3.shape[0], b3.shape[0])
+            return np.stack([self.matmul(a3[min(q, a3.shape[0] - 1)], b3[min(q, b3.shape[0] - 1)])
+                             for q in range(L)])
         (n, k), m = a.shape, b.shape[1]
         if k == 0 or n == 0 or m == 0:
             return self.zeros((n, m))

@@ -54,6 +54,15 @@ block dropped when ``A`` is a point), bounded by Lemma 3 again: ``Cr = up(up(up(
 + k eta)`` with ``S = fl(P Q)``, ``K`` its inner dimension, ``c_K >= 1 / (1 - gamma_K)``. So a
 product with a point operand (exact data, exact signs) costs two BLAS products of its size.
 
+**Radius products in float32.** A product of at least :data:`SINGLE_MIN_WORK` multiply-adds with
+a point operand computes its nonnegative radius product ``P Q`` in binary32 (``sgemm``: about
+twice as fast as ``dgemm``, so such a product costs about 1.5 plain products): ``P`` and ``Q`` are
+rounded *up* to float32 (:func:`_f32_up`), so ``P <= P32`` and ``Q <= Q32`` entrywise, and Lemma 3
+in binary32 (``u = 2^-24``, ``eta = 2^-149``, under A1-A2 for the BLAS's ``sgemm``) bounds the
+exact ``P32 Q32 >= P Q``. The radius grows by a factor of at most about ``1 + (K + 8) 2^-24`` over
+the float64 one. When the float32 result overflows, is not a number, or is tiny (below ``2^-90``,
+where float32's underflow would floor the radii), the radius product is redone in float64.
+
 **Elementwise operations** round the midpoint to nearest and add the rounding error of Lemma 1
 (via :func:`_err`) to a radius computed with ``up`` after every operation (Lemma 2):
 
@@ -71,11 +80,12 @@ certainly nonpositive iff ``mid <= -rad`` (both finite).
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
 
 from verify.arith import f64
 from verify.arith.arrays import ArrayArithmetic, _float_up
@@ -83,23 +93,23 @@ from verify.arith.base import Backend
 
 U = 2.0**-53
 ETA = 2.0**-1074
-F8 = "float64(float64, float64)"
-F3 = "float64(float64, float64, float64)"
-F4 = "float64(float64, float64, float64, float64)"
-F5 = "float64(float64, float64, float64, float64, float64)"
+U32_BITS = 24  # binary32: u = 2^-24, least subnormal 2^-149
+ETA32 = 2.0**-149
+SINGLE_MIN_WORK = 1 << 20  # products of at least this many multiply-adds get their radius in float32
 
 
 class MidRad:
     """Entries ``{x : |x - mid| <= rad}``; see the module doc. ``point`` is true when every
     radius is known to be 0 (exact entries): products then skip the radius term of that side."""
 
-    __slots__ = ("mid", "rad", "point", "_abs")
+    __slots__ = ("mid", "rad", "point", "_abs", "_abs32")
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray, point: bool = False) -> None:
         self.mid = mid
         self.rad = rad
         self.point = point
         self._abs: np.ndarray | None = None
+        self._abs32: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -112,109 +122,268 @@ class MidRad:
             self._abs = np.abs(self.mid)
         return self._abs
 
+    @property
+    def absmid32(self) -> np.ndarray:
+        """``|mid|`` rounded *up* to float32 (for radius products), computed once."""
+        if self._abs32 is None:
+            self._abs32 = _ew(_k_up32, [self.mid, np.zeros(())], 1, (1.0,), dtype=np.float32)[0]
+        return self._abs32
+
     def __repr__(self) -> str:
         return f"MidRad(mid={self.mid!r}, rad={self.rad!r})"
 
 
-# --- scalar kernels (Lemma 2: up after every operation of a radius) ---------------------------
+# --- kernels: one pass over flat arrays; Lemma 2 (up after every operation of a radius) -------
 @njit(inline="always")
 def _err(f):
     """A double ``>= u |f| + eta / 2``: the rounding error of a result ``f`` (Lemma 1)."""
     return f64.up(abs(f) * 2.0**-52)
 
 
-@vectorize([F3], cache=True)
-def _rad_add(ar, br, cm):  # pragma: no cover - compiled
-    return f64.up(f64.up(ar + br) + _err(cm))
-
-
-@vectorize([F5], cache=True)
-def _rad_mul(am, ar, bm, br, cm):  # pragma: no cover - compiled
+@njit(inline="always")
+def _rad_mul(am, ar, bm, br, cm):
+    """A radius of ``<am, ar> * <bm, br>`` around ``cm = fl(am bm)``."""
     return f64.up(f64.up(f64.up(abs(am) * br) + f64.up(ar * f64.up(abs(bm) + br))) + _err(cm))
 
 
-@vectorize([F3], cache=True)
-def _scaled_plus(g, absm, r):  # pragma: no cover - compiled
-    """``up(r + up(g |m|))``: a radius plus ``g`` times a magnitude, rounded up."""
-    return f64.up(r + f64.up(g * absm))
+# Each kernel loops over 3-d arrays (any strides: broadcast operands are zero-stride views, not
+# copies); :func:`_ew` prepares the views and the outputs.
+@njit(cache=True, nogil=True)
+def _k_add(sign, am, ar, bm, br, cm, cr):  # pragma: no cover - compiled
+    """``a + sign * b`` (``sign = +-1``: exact)."""
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                m = am[i, j, k] + sign * bm[i, j, k]
+                cm[i, j, k] = m
+                cr[i, j, k] = f64.up(f64.up(ar[i, j, k] + br[i, j, k]) + _err(m))
 
 
-@vectorize([F8], cache=True)
-def _sum_up(a, b):  # pragma: no cover - compiled
-    return f64.up(a + b)
+@njit(cache=True, nogil=True)
+def _k_mul(am, ar, bm, br, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                m = am[i, j, k] * bm[i, j, k]
+                cm[i, j, k] = m
+                cr[i, j, k] = _rad_mul(am[i, j, k], ar[i, j, k], bm[i, j, k], br[i, j, k], m)
 
 
-@vectorize([F4], cache=True)
-def _product_bound(s, k_eta, c, extra):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def _k_axpy(ym, yr, am, ar, xm, xr, cm, cr):  # pragma: no cover - compiled
+    """``y + a * x``: the product's enclosure ``p +- pr``, then the sum's."""
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                p = am[i, j, k] * xm[i, j, k]
+                pr = _rad_mul(am[i, j, k], ar[i, j, k], xm[i, j, k], xr[i, j, k], p)
+                m = ym[i, j, k] + p
+                cm[i, j, k] = m
+                cr[i, j, k] = f64.up(f64.up(yr[i, j, k] + pr) + _err(m))
+
+
+@njit(cache=True, nogil=True)
+def _k_where(mask, am, ar, bm, br, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if mask[i, j, k]:
+                    cm[i, j, k], cr[i, j, k] = am[i, j, k], ar[i, j, k]
+                else:
+                    cm[i, j, k], cr[i, j, k] = bm[i, j, k], br[i, j, k]
+
+
+@njit(cache=True, nogil=True)
+def _k_decide(m, r, pos, nonpos):  # pragma: no cover - compiled
+    """Certainly ``> 0`` (``m > r``) and certainly ``<= 0`` (``m <= -r``), both finite: exact comparisons."""
+    n0, n1, n2 = pos.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                mi, ri = m[i, j, k], r[i, j, k]
+                ok = np.isfinite(mi) and np.isfinite(ri)
+                pos[i, j, k] = ok and mi > ri
+                nonpos[i, j, k] = ok and mi <= -ri
+
+
+@njit(cache=True, nogil=True)
+def _k_scaled_plus(g, m, r, out):  # pragma: no cover - compiled
+    """``up(r + up(g |m|))``: a radius plus ``g`` times a magnitude."""
+    n0, n1, n2 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                out[i, j, k] = f64.up(r[i, j, k] + f64.up(g * abs(m[i, j, k])))
+
+
+@njit(inline="always")
+def _f32_up(v):
+    """A float32 ``>= v`` for a double ``v >= 0`` (``inf`` beyond the float32 range): ``w = v (1 +
+    2^-22) + 2^-149`` rounded up, then rounded to nearest float32, which loses at most half a
+    float32 ulp (``<= 2^-24 w`` for normal results, ``2^-150`` for subnormal ones): less than the
+    margin ``w - v``."""
+    return np.float32(f64.up(f64.up(v * (1.0 + 2.0**-22)) + 2.0**-149))
+
+
+@njit(cache=True, nogil=True)
+def _k_up32(g, m, r, out):  # pragma: no cover - compiled
+    """``up(r + up(g |m|))`` rounded up to float32 (``g = 1``, ``r = 0``: ``|m|`` rounded up)."""
+    n0, n1, n2 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                out[i, j, k] = _f32_up(f64.up(r[i, j, k] + f64.up(g * abs(m[i, j, k]))))
+
+
+@njit(cache=True, nogil=True)
+def _k_product_bound(k_eta, c, extra, s, out):  # pragma: no cover - compiled
     """``up(up(up(s + k_eta) c) + extra)``: Lemma 3's bound of a nonnegative product from its
     computed value ``s`` (``c >= 1 / (1 - gamma_K)``), plus ``extra``."""
-    return f64.up(f64.up(f64.up(s + k_eta) * c) + extra)
+    n0, n1, n2 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                out[i, j, k] = f64.up(f64.up(f64.up(s[i, j, k] + k_eta) * c) + extra)
 
 
-@vectorize([F8], cache=True)
-def _lower(m, r):  # pragma: no cover - compiled
-    return f64.down(m - r)
+@njit(cache=True, nogil=True)
+def _k_sum_up(a, b, out):  # pragma: no cover - compiled
+    n0, n1, n2 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                out[i, j, k] = f64.up(a[i, j, k] + b[i, j, k])
 
 
-@vectorize([F8], cache=True)
-def _upper(m, r):  # pragma: no cover - compiled
-    return f64.up(m + r)
+@njit(cache=True, nogil=True)
+def _k_bounds(m, r, lo, hi):  # pragma: no cover - compiled
+    n0, n1, n2 = lo.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                lo[i, j, k] = f64.down(m[i, j, k] - r[i, j, k])
+                hi[i, j, k] = f64.up(m[i, j, k] + r[i, j, k])
 
 
-@vectorize([F8], cache=True)
-def _mid_of(lo, hi):  # pragma: no cover - compiled
-    return 0.5 * lo + 0.5 * hi
+@njit(inline="always")
+def _to_midrad(lo, hi):
+    m = 0.5 * lo + 0.5 * hi
+    return m, f64.up(max(f64.up(hi - m), f64.up(m - lo)))
 
 
-@vectorize([F3], cache=True)
-def _rad_of(lo, hi, m):  # pragma: no cover - compiled
-    return f64.up(max(f64.up(hi - m), f64.up(m - lo)))
+@njit(cache=True, nogil=True)
+def _k_from_bounds(lo, hi, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                cm[i, j, k], cr[i, j, k] = _to_midrad(lo[i, j, k], hi[i, j, k])
 
 
-@vectorize([F8], cache=True)
-def _exp_lower(el, dummy):  # pragma: no cover - compiled
-    return f64.widen_exp(el, el)[0]
+@njit(cache=True, nogil=True)
+def _k_exp(el, eh, cm, cr):  # pragma: no cover - compiled
+    """From ``numpy.exp`` of the two ends, widened for the library error (A3)."""
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                lo = f64.widen_exp(el[i, j, k], el[i, j, k])[0]
+                hi = f64.widen_exp(eh[i, j, k], eh[i, j, k])[1]
+                cm[i, j, k], cr[i, j, k] = _to_midrad(lo, hi)
 
 
-@vectorize([F8], cache=True)
-def _exp_upper(eh, dummy):  # pragma: no cover - compiled
-    return f64.widen_exp(eh, eh)[1]
+@njit(cache=True, nogil=True)
+def _k_log1p(xl, xh, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                lo = f64.log1p(xl[i, j, k], xl[i, j, k])[0]
+                hi = f64.log1p(xh[i, j, k], xh[i, j, k])[1]
+                cm[i, j, k], cr[i, j, k] = _to_midrad(lo, hi)
 
 
-@vectorize([F8], cache=True)
-def _log1p_lower(xl, dummy):  # pragma: no cover - compiled
-    return f64.log1p(xl, xl)[0]
+@njit(cache=True, nogil=True)
+def _k_logistic(xl, xh, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                lo, hi = f64.logistic_weight(xl[i, j, k], xh[i, j, k])
+                cm[i, j, k], cr[i, j, k] = _to_midrad(lo, hi)
 
 
-@vectorize([F8], cache=True)
-def _log1p_upper(xh, dummy):  # pragma: no cover - compiled
-    return f64.log1p(xh, xh)[1]
+@njit(cache=True, nogil=True)
+def _k_relu(lo, hi, cm, cr):  # pragma: no cover - compiled
+    n0, n1, n2 = cm.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                cm[i, j, k], cr[i, j, k] = _to_midrad(max(lo[i, j, k], 0.0), max(hi[i, j, k], 0.0))
 
 
-@vectorize([F8], cache=True)
-def _logistic_lower(el, dummy):  # pragma: no cover - compiled
-    return f64.logistic_weight(el, el)[0]
+def _ew(kernel, ins: list, nout: int, scalars: tuple = (), dtype=np.float64) -> list[np.ndarray]:
+    """Run ``kernel(*scalars, *operands, *outputs)`` over the broadcast shape of ``ins``: operands as
+    C-ordered 3-d arrays (axes reversed when the full-size operands are column-major, so that they
+    need no copy), outputs allocated and returned in the broadcast shape."""
+    ins = [np.asarray(x) for x in ins]
+    shape = np.broadcast_shapes(*(x.shape for x in ins))
+    if len(shape) > 3:
+        raise ValueError(f"interval arrays of at most 3 dimensions, not {shape}")
+    views = [np.broadcast_to(x, shape) for x in ins]
+    flip = len(shape) >= 2 and any(x.shape == shape and x.flags.f_contiguous and not x.flags.c_contiguous
+                                   for x in ins)
+    if flip:
+        views = [v.T for v in views]
+    sh = views[0].shape
+    pad = (1,) * (3 - len(sh))
+    # contiguous operands only: numba vectorizes the loops over C-ordered arrays, not over
+    # zero-stride broadcast views (measured: 0.34 ms against 2.8 ms for 100 x 2001 entries)
+    views = [np.ascontiguousarray(v).reshape(pad + sh) for v in views]
+    outs = [np.empty(pad + sh, dtype=dtype) for _ in range(nout)]
+    kernel(*scalars, *views, *outs)
+    outs = [o.reshape(sh) for o in outs]
+    return [o.T if flip else o for o in outs]
 
 
-@vectorize([F8], cache=True)
-def _logistic_upper(eh, dummy):  # pragma: no cover - compiled
-    return f64.logistic_weight(eh, eh)[1]
+def gamma(k: int, bits: int = 53) -> float:
+    """A double ``>= gamma_k = k u / (1 - k u)``, ``u = 2^-bits`` (``k < 2^(bits-1)``)."""
+    return _float_up(Fraction(k, 2**bits - k))
 
 
-def gamma(k: int) -> float:
-    """A double ``>= gamma_k = k u / (1 - k u)`` (``k < 2^52``)."""
-    return _float_up(Fraction(k, 2**53 - k))
-
-
-def inv_one_minus_gamma(k: int) -> float:
-    """A double ``>= 1 / (1 - gamma_k) = (2^53 - k) / (2^53 - 2k)`` (``k < 2^51``)."""
-    return _float_up(Fraction(2**53 - k, 2**53 - 2 * k))
+def inv_one_minus_gamma(k: int, bits: int = 53) -> float:
+    """A double ``>= 1 / (1 - gamma_k) = (2^bits - k) / (2^bits - 2k)`` (``k < 2^(bits-2)``)."""
+    return _float_up(Fraction(2**bits - k, 2**bits - 2 * k))
 
 
 def from_bounds(lo: np.ndarray, hi: np.ndarray) -> MidRad:
     """The midpoint-radius form of ``[lo, hi]`` (a superset: Lemma 2)."""
-    m = _mid_of(lo, hi)
-    return MidRad(np.asarray(m, dtype=float), np.asarray(_rad_of(lo, hi, m), dtype=float))
+    return MidRad(*_ew(_k_from_bounds, [lo, hi], 2))
+
+
+def _bounds(a: MidRad) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = _ew(_k_bounds, [a.mid, a.rad], 2)
+    return lo, hi
+
+
+def _scaled_sum_bound(S: np.ndarray, k: int) -> np.ndarray:
+    """Lemma 3 for a sum of nonnegative terms (additions only: no underflow term): ``up(S c_k)``."""
+    return _ew(_k_product_bound, [S], 1, (0.0, inv_one_minus_gamma(k), 0.0))[0]
+
+
+def _quiet(method):
+    """Overflow and NaN are results here (an entry that is not finite), not warnings."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class MidRadArithmetic(ArrayArithmetic):
@@ -267,7 +436,7 @@ class MidRadArithmetic(ArrayArithmetic):
         return MidRad(a.mid[index], a.rad[index], a.point)
 
     def where(self, mask: np.ndarray, a: MidRad, b: MidRad) -> MidRad:
-        return MidRad(np.where(mask, a.mid, b.mid), np.where(mask, a.rad, b.rad), a.point and b.point)
+        return MidRad(*_ew(_k_where, [mask, a.mid, a.rad, b.mid, b.rad], 2), a.point and b.point)
 
     def neg(self, a: MidRad) -> MidRad:
         return MidRad(-a.mid, a.rad, a.point)
@@ -278,85 +447,125 @@ class MidRadArithmetic(ArrayArithmetic):
 
     # --- arithmetic --------------------------------------------------------------------------
     def add(self, a: MidRad, b: MidRad) -> MidRad:
-        cm = a.mid + b.mid
-        return MidRad(cm, _rad_add(a.rad, b.rad, cm))
+        return MidRad(*_ew(_k_add, [a.mid, a.rad, b.mid, b.rad], 2, (1.0,)))
 
     def sub(self, a: MidRad, b: MidRad) -> MidRad:
-        cm = a.mid - b.mid
-        return MidRad(cm, _rad_add(a.rad, b.rad, cm))
+        return MidRad(*_ew(_k_add, [a.mid, a.rad, b.mid, b.rad], 2, (-1.0,)))
 
     def mul(self, a: MidRad, b: MidRad) -> MidRad:
-        cm = a.mid * b.mid
-        return MidRad(cm, _rad_mul(a.mid, a.rad, b.mid, b.rad, cm))
+        return MidRad(*_ew(_k_mul, [a.mid, a.rad, b.mid, b.rad], 2))
 
+    def axpy(self, y: MidRad, a: MidRad, x: MidRad) -> MidRad:
+        """``y + a * x`` in one pass (the product's enclosure, then the sum's)."""
+        return MidRad(*_ew(_k_axpy, [y.mid, y.rad, a.mid, a.rad, x.mid, x.rad], 2))
+
+    def _scaled_plus(self, g: float, m: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """``up(r + up(g |m|))`` entrywise."""
+        return _ew(_k_scaled_plus, [m, r], 1, (g,))[0]
+
+    def _radius(self, S: np.ndarray, K: int, extra: float) -> np.ndarray:
+        return _ew(_k_product_bound, [S], 1, (K * ETA, inv_one_minus_gamma(K), extra))[0]
+
+    def _radius32(self, S: np.ndarray, K: int, extra: float) -> np.ndarray:
+        """Lemma 3 in binary32 (``u = 2^-24``, ``eta = 2^-149``) for a float32 product ``S`` of
+        nonnegative float32 matrices, in float64, plus ``extra``."""
+        return _ew(_k_product_bound, [S.astype(np.float64)], 1,
+                   (K * ETA32, inv_one_minus_gamma(K, U32_BITS), extra))[0]
+
+    @_quiet
     def matmul(self, a: MidRad, b: MidRad) -> MidRad:
-        """``a @ b`` for 2-d arrays, with the radius ``R`` of the module doc: two BLAS products of
-        this size when either side is a point, else a radius product of twice the inner dimension."""
+        """``a @ b`` (numpy ``matmul``: 2-d, or stacks of matrices), with the radius ``R`` of the
+        module doc: two BLAS products of this size when either side is a point, else three."""
         k = a.mid.shape[-1]
         cm = a.mid @ b.mid
         if k == 0:
             return MidRad(cm, np.zeros(cm.shape), point=True)
         g = gamma(k)
+        single = k < 2**20 and cm.size * k >= SINGLE_MIN_WORK
+        if single and (a.point or b.point):  # the radius product below, in float32 (Lemma 3 in binary32)
+            if a.point:
+                S = a.absmid32 @ _ew(_k_up32, [b.mid, b.rad], 1, (g,), dtype=np.float32)[0]
+            else:
+                S = _ew(_k_up32, [a.mid, a.rad], 1, (g,), dtype=np.float32)[0] @ b.absmid32
+            top = S.max(initial=0.0)
+            if top < np.inf and (top > 2.0**-90 or top == 0.0):  # else out of float32's range: float64 below
+                return MidRad(cm, self._radius32(S, k, k * ETA))
         if a.point:  # R = |Am| (Br + gamma |Bm|) + k eta
-            P, Q = a.absmid, _scaled_plus(g, b.absmid, b.rad)
-        elif b.point:  # R = (Ar + gamma |Am|) |Bm| + k eta
-            P, Q = _scaled_plus(g, a.absmid, a.rad), b.absmid
-        else:  # R = Ar (|Bm| + Br) + |Am| (Br + gamma |Bm|) + k eta
-            P = np.concatenate([a.rad, a.absmid], axis=-1)
-            Q = np.concatenate([_sum_up(b.absmid, b.rad), _scaled_plus(g, b.absmid, b.rad)], axis=0)
-        K = P.shape[-1]
-        S = P @ Q
-        return MidRad(cm, _product_bound(S, K * ETA, inv_one_minus_gamma(K), k * ETA))
+            return MidRad(cm, self._radius(a.absmid @ self._scaled_plus(g, b.mid, b.rad), k, k * ETA))
+        if b.point:  # R = (Ar + gamma |Am|) |Bm| + k eta
+            return MidRad(cm, self._radius(self._scaled_plus(g, a.mid, a.rad) @ b.absmid, k, k * ETA))
+        # R = Ar (|Bm| + Br) + |Am| (Br + gamma |Bm|) + k eta: two products, each bounded by Lemma 3
+        q1 = _ew(_k_sum_up, [b.absmid, b.rad], 1)[0]
+        r1 = self._radius(a.rad @ q1, k, 0.0)
+        r2 = self._radius(a.absmid @ self._scaled_plus(g, b.mid, b.rad), k, k * ETA)
+        return MidRad(cm, _ew(_k_sum_up, [r1, r2], 1)[0])
 
+    @_quiet
     def sum(self, a: MidRad, axis: int) -> MidRad:
         k = a.mid.shape[axis]
         cm = a.mid.sum(axis=axis)
         if k <= 1:
             return MidRad(cm, a.rad.sum(axis=axis), a.point)
-        terms = _scaled_plus(gamma(k - 1), a.absmid, a.rad)
-        return MidRad(cm, _product_bound(terms.sum(axis=axis), 0.0, inv_one_minus_gamma(k - 1), 0.0))
+        terms = self._scaled_plus(gamma(k - 1), a.mid, a.rad)
+        return MidRad(cm, _scaled_sum_bound(terms.sum(axis=axis), k - 1))
 
-    def _bounds_map(self, a: MidRad, lower, upper, fn) -> MidRad:
-        lo, hi = _lower(a.mid, a.rad), _upper(a.mid, a.rad)
-        with np.errstate(over="ignore", invalid="ignore"):
-            flo, fhi = (fn(lo), fn(hi)) if fn is not None else (lo, hi)
-        return from_bounds(lower(flo, 0.0), upper(fhi, 0.0))
+    def _ends_map(self, a: MidRad, kernel, fn) -> MidRad:
+        lo, hi = _bounds(a)
+        if fn is not None:
+            lo, hi = fn(lo), fn(hi)
+        return MidRad(*_ew(kernel, [lo, hi], 2))
 
+    @_quiet
     def exp(self, a: MidRad) -> MidRad:
-        return self._bounds_map(a, _exp_lower, _exp_upper, np.exp)
+        return self._ends_map(a, _k_exp, np.exp)
 
+    @_quiet
     def log1p(self, a: MidRad) -> MidRad:
-        return self._bounds_map(a, _log1p_lower, _log1p_upper, None)
+        return self._ends_map(a, _k_log1p, None)
 
+    @_quiet
     def logistic(self, a: MidRad) -> MidRad:
-        return self._bounds_map(a, _logistic_lower, _logistic_upper, None)
+        return self._ends_map(a, _k_logistic, None)
 
+    @_quiet
     def relu(self, a: MidRad) -> MidRad:
-        """Exact where the sign is decided (``a`` or 0), ``[0, up(m + r)]`` where it straddles 0."""
-        pos, nonpos = self.positive(a), self.nonpositive(a)
-        straddle = from_bounds(np.zeros(a.shape), _upper(a.mid, a.rad))
-        out = self.where(pos, a, self.where(nonpos, self.zeros(()), straddle))
+        """``[max(lo, 0), max(hi, 0)]`` around the outward ends (exact where the sign is decided:
+        ``a`` itself, or 0); not finite where ``a`` is not."""
+        pos, nonpos = self.decide(a)
+        out = self.where(pos, a, self.where(nonpos, self.zeros(()), self._ends_map(a, _k_relu, None)))
         ok = self.finite(a)
         return out if ok.all() else self.where(ok, out, MidRad(np.full(a.shape, np.nan), np.full(a.shape, np.inf)))
 
     # --- decisions ---------------------------------------------------------------------------
+    def decide(self, a: MidRad) -> tuple[np.ndarray, np.ndarray]:
+        """``(positive, nonpositive)`` in one pass."""
+        pos, nonpos = _ew(_k_decide, [a.mid, a.rad], 2, dtype=np.bool_)
+        return pos, nonpos
+
     def finite(self, a: MidRad) -> np.ndarray:
         return np.isfinite(a.mid) & np.isfinite(a.rad)
 
     def positive(self, a: MidRad) -> np.ndarray:
-        return (a.mid > a.rad) & self.finite(a)
+        return self.decide(a)[0]
 
     def nonpositive(self, a: MidRad) -> np.ndarray:
-        return (a.mid <= -a.rad) & self.finite(a)
+        return self.decide(a)[1]
 
     def width(self, a: MidRad) -> np.ndarray:
         w = 2.0 * a.rad  # exact (a power of two), or inf
         return np.where(self.finite(a), w, np.inf)
 
+    def max_width(self, a: MidRad, axes: tuple[int, ...]) -> np.ndarray:
+        """``2 max(rad)``, ``nan`` or ``inf`` when an entry is not finite (a non-finite midpoint
+        shows as a ``nan`` radius: ``inf - inf``)."""
+        spread = a.mid.max(axis=axes) - a.mid.min(axis=axes)  # inf or nan when a midpoint is not finite
+        return 2.0 * (a.rad.max(axis=axes) + 0.0 * spread)
+
     # --- exit --------------------------------------------------------------------------------
     def bounds(self, a: MidRad) -> tuple[np.ndarray, np.ndarray]:
         ok = self.finite(a)
-        return np.where(ok, _lower(a.mid, a.rad), -np.inf), np.where(ok, _upper(a.mid, a.rad), np.inf)
+        lo, hi = _bounds(a)
+        return np.where(ok, lo, -np.inf), np.where(ok, hi, np.inf)
 
     def natives(self, a: MidRad) -> np.ndarray:
         from flint import arb

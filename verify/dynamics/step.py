@@ -18,12 +18,14 @@ a neuron never active so far still holds its exact initial values (its gradient 
 so it is still inactive everywhere; every other neuron's pattern is certified from ``Z``: active
 where ``Z`` is certainly ``> 0``, inactive where certainly ``<= 0``, *undecided* otherwise (the
 lane stops there). Then ``H = act ? Z : 0`` (``relu(Z)`` with the certified pattern),
-``N = sum_j H A`` and ``E = exp(-y N)``, ``(n, L)``.
+``N = H A`` (per lane, a matrix-vector product) and ``E = exp(-y N)``, ``(L, n)``.
 
 **Backward**, with the *old* output weights: ``G = (eta/n) E`` (exponential loss) or
 ``(eta/n) E / (1 + E)`` (logistic), ``r = y G``, ``D = act ? r : 0``;
-``Theta += A * (D^T X1)`` and, when the output layer trains, ``A += sum_i H r``, for the neurons
-active somewhere (``on``); the others keep their values exactly.
+``Theta += A * (D^T X1)`` (scaling the summed gradient, not each term: its rounding then scales
+with the sum, which cancels, rather than with the sum of the terms' magnitudes) and, when the
+output layer trains, ``A += H^T r``, for the neurons active somewhere (``on``); the others keep
+their values exactly.
 
 Invariant: if the arithmetic's operations contain their exact results (the interface
 :class:`~verify.arith.arrays.ArrayArithmetic`), every enclosure here contains the exact value of
@@ -63,7 +65,7 @@ class Forward:
     act: np.ndarray  # (n, L, m) certified pattern
     undecided: np.ndarray  # (n, L, m) signs not certified (only for live neurons after step 0)
     H: Arr  # (n, L, m) relu(Z) with the certified pattern
-    E: Arr  # (n, L) exp(-y_i N(x_i))
+    E: Arr  # (L, n) exp(-y_i N(x_i))
 
 
 class GDStep:
@@ -81,7 +83,7 @@ class GDStep:
             self.step_size = ar.constant(problem.eta / data.n)
             self.fixed_a = None if self.trains else ar.exact(np.array([list(net.output_weights)], dtype=object))
             self.inv_n = ar.constant(Fraction(1, data.n))
-        self.y_pos = (data.labels > 0)[:, None]  # (n, 1): exact label signs
+        self.y_pos = (data.labels > 0)[None, :]  # (1, n): exact label signs
 
     def output_weights(self, A: Arr | None) -> Arr:
         return self.fixed_a if A is None else A
@@ -96,12 +98,12 @@ class GDStep:
         if exact_act is not None:
             act, undecided = exact_act, np.zeros(exact_act.shape, bool)
         else:
-            pos = ar.positive(Z)
+            pos, nonpos = ar.decide(Z)
             act = pos & live[None]
-            undecided = live[None] & ~(pos | ar.nonpositive(Z))
-        zero = ar.zeros(())
-        H = ar.where(act, Z, zero)
-        N = ar.sum(ar.mul(H, ar.reshape(self.output_weights(A), (1, -1, self.m))), axis=2)  # (n, L)
+            undecided = live[None] & ~(pos | nonpos)
+        H = ar.where(act, Z, ar.zeros(()))
+        a = ar.reshape(self.output_weights(A), (-1, self.m, 1))
+        N = ar.reshape(ar.matmul(ar.transpose(H, (1, 0, 2)), a), (L, self.n))
         E = ar.exp(ar.flip(N, ~self.y_pos))  # exp(-y N)
         return Forward(Z, act, undecided, H, E)
 
@@ -109,22 +111,22 @@ class GDStep:
         """``(1/n) sum_i l(y_i N(x_i))`` per lane, ``(L,)``, from ``E = exp(-y N)``."""
         ar = self.ar
         terms = ar.log1p(E) if self.logistic else E
-        return ar.mul(ar.sum(terms, axis=0), self.inv_n)
+        return ar.mul(ar.sum(terms, axis=1), self.inv_n)
 
     def backward(self, fw: Forward, Theta: Arr, A: Arr | None) -> tuple[Arr, Arr | None, np.ndarray]:
         """``(Theta', A', on)``: the updated parameters and the neurons that moved (``(L, m)``)."""
         ar = self.ar
         L = ar.shape(Theta)[0]
         G = ar.mul(ar.logistic(fw.E) if self.logistic else fw.E, self.step_size)
-        r = ar.flip(G, self.y_pos)  # (n, L)
-        D = ar.where(fw.act, ar.reshape(r, (self.n, L, 1)), ar.zeros(()))  # (n, L, m)
+        r = ar.flip(G, self.y_pos)  # (L, n)
+        D = ar.where(fw.act, ar.reshape(ar.transpose(r), (self.n, L, 1)), ar.zeros(()))  # (n, L, m)
         grad = ar.reshape(ar.matmul(ar.transpose(ar.reshape(D, (self.n, L * self.m))), self.X1), (L, self.m, self.k))
         on = fw.act.any(axis=0)  # (L, m)
         a = ar.reshape(self.output_weights(A), (-1, self.m, 1))
-        Theta_next = ar.where(on[:, :, None], ar.add(Theta, ar.mul(a, grad)), Theta)
+        Theta_next = ar.where(on[:, :, None], ar.axpy(Theta, a, grad), Theta)
         if A is None:
             return Theta_next, None, on
-        ga = ar.sum(ar.mul(fw.H, ar.reshape(r, (self.n, L, 1))), axis=0)  # (L, m)
+        ga = ar.reshape(ar.matmul(ar.transpose(fw.H, (1, 2, 0)), ar.reshape(r, (L, self.n, 1))), (L, self.m))
         return Theta_next, ar.where(on, ar.add(A, ga), A), on
 
 

@@ -266,9 +266,9 @@ class _Loop:
                 break
             Theta_next, A_next, _ = step.backward(fw, Theta, A)
             if self.width_limit is not None:
-                widths = ar.width(Theta_next).reshape(len(lanes), -1).max(axis=1)
+                widths = ar.max_width(Theta_next, axes=(1, 2))
                 if A_next is not None:
-                    widths = np.maximum(widths, ar.width(A_next).max(axis=1))
+                    widths = np.maximum(widths, ar.max_width(A_next, axes=(1,)))
                 for pos in np.flatnonzero(~(widths <= self.width_limit)).tolist():
                     if pos not in stopped:
                         self.stop(int(lanes[pos]), TOO_WIDE, t + 1,
