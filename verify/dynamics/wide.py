@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from verify.arith import fenv
 from verify.arith.arrays import Arr, ArrayArithmetic
 from verify.arith.base import Backend
 from verify.dynamics.pattern import lane_pattern
@@ -205,6 +206,8 @@ def run_matrix(
     if record_changes is None:
         record_changes = net.n_params <= CHANGE_RECORD_LIMIT
     check_memory(problem, L, len(keep), ar)
+    if ar.name == "f64":
+        fenv.require_float64()
     run = MatrixRun(problem, ar, steps, [LaneResult(exact[k]) for k in range(L)])
     if L == 0:
         return run
@@ -291,7 +294,7 @@ class _Loop:
         ar = self.ar
         stopped: dict[int, bool] = {}
         undecided = fw.undecided.any(axis=(0, 2))
-        finite = ar.finite(loss) & ar.finite(fw.E).all(axis=0)
+        finite = ar.finite(loss) & ar.finite(fw.E).all(axis=1)
         for pos in np.flatnonzero(undecided | ~finite).tolist():
             lane = int(lanes[pos])
             if undecided[pos]:

@@ -6,8 +6,9 @@ with their *certified* signs. Parameters are either
 
 * exact (a flat vector in the order of :meth:`~verify.model.network.Network.param_names`: a float64
   array of exact doubles, or exact numbers): then the evaluation runs in float64 interval matrices
-  and every sign they leave undecided is decided in exact rational arithmetic, so every sign
-  comes out decided (``0`` meaning exactly zero); or
+  (in Arb when this process's floating-point environment is not the one they assume:
+  :mod:`verify.arith.fenv`) and every sign they leave undecided is decided in exact rational
+  arithmetic, so every sign comes out decided (``0`` meaning exactly zero); or
 * enclosures (:class:`~verify.dynamics.records.PackedParams` from a trajectory record, e.g.
   ``traj.final.params``): then the evaluation runs in the record's own arithmetic (float64, or Arb
   at its precision) and a sign that straddles 0 on the enclosure is reported undecided.
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from verify.arith import fenv
 from verify.arith.arrays import Arr, ArrayArithmetic, get_arithmetic
 from verify.errors import InvalidArgument
 from verify.model.network import Dataset, Network, Problem
@@ -102,7 +104,7 @@ def evaluate(network: Network, params: Any, X: Dataset | np.ndarray) -> Evaluati
         Theta, A = params.arrays()
         exact = None
     else:
-        ar = get_arithmetic("f64")
+        ar = get_arithmetic("f64" if fenv.float64_environment() is None else "arb", 128)
         flat = exact_inits(problem, [params] if not isinstance(params, np.ndarray) else params[None, :])[0][0]
         exact = split_params(problem, flat)
         Theta = ar.exact(exact[0])
