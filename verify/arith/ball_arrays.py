@@ -90,12 +90,12 @@ class ArbArrays(ObjectArrays):
         return arb(fmpq(q.numerator, q.denominator))
 
     def exact(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        if values.dtype == np.float64 and values.size:  # doubles enter exactly, converted in C
+            flat = arb_mat(1, values.size, values.reshape(-1).tolist()).entries()
+            return np.array(flat, dtype=object).reshape(values.shape)
         with self.working_precision():
             return super().exact(values)
-
-    def matrix(self, values: np.ndarray) -> ArbMatrix:
-        """An exact matrix kept as ``arb_mat`` for repeated products (the data)."""
-        return ArbMatrix(_to_mat(self.exact(values)))
 
     def operand(self, a):
         return a if isinstance(a, ArbMatrix) or np.ndim(a) != 2 else ArbMatrix(_to_mat(a))

@@ -13,6 +13,7 @@ The engines compute the same certified GD (:mod:`verify.dynamics.step`):
 
 :func:`choose` picks per shape for ``engine="auto"``: the unrolled lanes while the network has at
 most :data:`~verify.dynamics.batch_codegen.MAX_UNROLLED_TERMS` terms (``width x points x (d+1)``),
+the lane loops up to :data:`LOOP_MAX_TERMS` terms when there are at least a block (512) of inits,
 else the matrix engine. A float64 run hands on to Arb what it cannot certify (an undecided sign,
 an overflow, an interval wider than ``width_limit``), and refuses to run at all in a process whose
 floating-point environment breaks its assumptions (:mod:`verify.arith.fenv`); the trajectory says
@@ -30,6 +31,7 @@ import numpy as np
 from verify.arith import fenv
 from verify.arith.arrays import get_arithmetic
 from verify.dynamics.batch_codegen import MAX_UNROLLED_TERMS, unrolled_size
+from verify.dynamics.batch_layout import BLOCK
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import Trajectory
@@ -43,6 +45,10 @@ CHOICES = (AUTO, BATCH, MATRIX, *ARBITRARY)
 BATCH_ENGINE, MATRIX_ENGINE = "batch-f64", "matrix-f64"  # the names results carry
 FLOAT64_ENGINES = (BATCH_ENGINE, MATRIX_ENGINE)
 DEFAULT_WIDTH_LIMIT = 2.0**-26  # a wider float64 parameter interval goes to Arb
+# Beyond the unrolled sizes the lane loops (verify.dynamics.batch_loops) beat the matrix engine only
+# with many lanes of small networks (benchmarks/bench_wide.py (f): 2x at 1,152 terms and 256 lanes,
+# 0.4x at 4,352 terms); a block of lanes costs 512 lanes, so fewer inits go to the matrix engine.
+LOOP_MAX_TERMS = 2048
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,9 @@ class EngineChoice:
     reason: str
 
 
-def choose(problem: Problem, engine: str = AUTO) -> EngineChoice:
-    """The engine for ``problem``: ``engine`` itself unless it is ``"auto"``; see the module doc."""
+def choose(problem: Problem, engine: str = AUTO, lanes: int = 1) -> EngineChoice:
+    """The engine for ``lanes`` inits of ``problem``: ``engine`` itself unless it is ``"auto"``;
+    see the module doc."""
     if engine not in CHOICES:
         raise InvalidArgument("engine", engine, f"must be one of {list(CHOICES)}")
     terms = unrolled_size(problem)
@@ -62,7 +69,10 @@ def choose(problem: Problem, engine: str = AUTO) -> EngineChoice:
         return EngineChoice(engine, f"requested ({terms} terms)")
     if terms <= MAX_UNROLLED_TERMS:
         return EngineChoice(BATCH, f"{terms} terms <= {MAX_UNROLLED_TERMS}: float64 lanes unrolled for the shape")
-    return EngineChoice(MATRIX, f"{terms} terms > {MAX_UNROLLED_TERMS}: float64 interval matrices on the BLAS")
+    if terms <= LOOP_MAX_TERMS and lanes >= BLOCK:
+        return EngineChoice(BATCH, f"{terms} terms <= {LOOP_MAX_TERMS} and {lanes} inits: float64 lane loops")
+    return EngineChoice(MATRIX, f"{terms} terms > {MAX_UNROLLED_TERMS}" + (
+        f", {lanes} inits" if terms <= LOOP_MAX_TERMS else "") + ": float64 interval matrices on the BLAS")
 
 
 def float64_refusal() -> str | None:

@@ -76,9 +76,9 @@ class SweepSpec:
         """The arbitrary-precision engine a float64 lane is handed to."""
         return self.engine if self.engine in BACKENDS else "arb"
 
-    def choice(self) -> eng.EngineChoice:
-        """The engine this spec starts each init on, and why."""
-        return eng.choose(self.problem, self.engine)
+    def choice(self, lanes: int = 1) -> eng.EngineChoice:
+        """The engine this spec starts each of ``lanes`` inits on, and why."""
+        return eng.choose(self.problem, self.engine, lanes)
 
     def engine_run(self, theta0: Sequence[Fraction]) -> Trajectory:
         """One init on the arbitrary-precision engine."""
@@ -105,10 +105,11 @@ class SweepResult(Generic[R]):
 
 
 def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
-              reduce: Reduce) -> list[tuple[Lane, Any]]:
-    """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process."""
+              reduce: Reduce, lanes: int | None = None) -> list[tuple[Lane, Any]]:
+    """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process.
+    ``lanes``: the size of the whole sweep, which the engine choice depends on (default: this chunk)."""
     out = []
-    choice = spec.choice()
+    choice = spec.choice(len(inits) if lanes is None else lanes)
     refusal = eng.float64_refusal() if choice.engine in (eng.BATCH, eng.MATRIX) else None
     if choice.engine in BACKENDS or refusal:
         for k, theta0 in enumerate(inits):
@@ -126,7 +127,7 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
                     spec.engine_run(batch.init(k))
             out.append((lane, reduce(start + k, traj, lane)))
         return out
-    stack = max(1, MATRIX_STACK_BYTES // (16 * spec.problem.network.n_params))
+    stack = matrix_stack(spec.problem)
     for a in range(0, len(inits), stack):
         run = run_matrix_f64(spec, inits[a:a + stack])
         for k, result in enumerate(run.lanes):
@@ -139,6 +140,12 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
                 traj = spec.engine_run(inits[a + k])
             out.append((lane, reduce(index, traj, lane)))
     return out
+
+
+def matrix_stack(problem: Problem) -> int:
+    """How many inits the matrix engine stacks in one product: about :data:`MATRIX_STACK_BYTES` of
+    parameters (1 for networks of more than 4 million parameters)."""
+    return max(1, MATRIX_STACK_BYTES // (16 * problem.network.n_params))
 
 
 def run_matrix_f64(spec: SweepSpec, inits: Sequence[Sequence[Fraction]]):
@@ -181,13 +188,18 @@ def sweep(
         raise InvalidArgument("workers", workers, "must be a positive integer")
     inits = [spec.problem.network.check_params(theta, f"inits[{k}]") for k, theta in enumerate(inits)]
     n = len(inits)
-    batched = spec.choice().engine == BATCH
+    engine = spec.choice(n).engine
+    batched = engine == BATCH
     if batched:  # chunks of at least MIN_BATCH_CHUNK lanes keep the per-step overhead small
         pieces = max(workers, min(workers * 4, n // MIN_BATCH_CHUNK))
     else:
         pieces = workers * 16
-    pieces = min(n, pieces) or 1
-    bounds = [(n * k // pieces, n * (k + 1) // pieces) for k in range(pieces)]
+    # the matrix engine's stacks start at multiples of its stack size, whatever the chunks: the
+    # products (and so the enclosures) of a lane then never depend on the number of workers
+    unit = matrix_stack(spec.problem) if engine == eng.MATRIX else 1
+    units = -(-n // unit)
+    pieces = min(units, pieces) or 1
+    bounds = [(min(n, unit * (units * k // pieces)), min(n, unit * (units * (k + 1) // pieces))) for k in range(pieces)]
     bounds = [(a, b) for a, b in bounds if b > a]
     if batched:
         bt.step_kernels(spec.problem)  # compile (or load) once here, so forked workers inherit it
@@ -195,13 +207,13 @@ def sweep(
     done = 0
     if workers == 1 or len(bounds) <= 1:
         for a, b in bounds:
-            results += run_chunk(spec, a, inits[a:b], reduce)
+            results += run_chunk(spec, a, inits[a:b], reduce, n)
             done += b - a
             if progress is not None:
                 progress(done)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_chunk, spec, a, inits[a:b], reduce): b - a for a, b in bounds}
+            futures = {pool.submit(run_chunk, spec, a, inits[a:b], reduce, n): b - a for a, b in bounds}
             for future in as_completed(futures):
                 results += future.result()
                 done += futures[future]
