@@ -10,7 +10,8 @@ arrays are the exact inputs of the certified runs):
 (a) float64 at m = d = n = 256 and at m = 100, d = 2,000, n = 400: plain numpy GD (the baseline:
     what a researcher would write, checked against the certified enclosures first) against the
     matrix engine (``run_matrix`` in float64 midpoint-radius arithmetic); goal >= 0.25x, aim 0.5x;
-(b) Arb at 128 bits, m = 16, d = 64, n = 64: ``run_gd`` on the matrix step against ``run_gd`` on
+(b) Arb at 128 bits, m = 16, d = 64, n = 64, 20 steps (as in issue 11's table, compilation included):
+    ``run_gd`` on the matrix step against ``run_gd`` on
     the straight-line step of ``verify.dynamics.compile`` (today's Arb engine for every size, kept
     for tiny networks only); goal >= 20x. Then the matrix step at m = 64, d = 1,024, n = 256 (no
     code generation: it runs);
@@ -23,7 +24,7 @@ arrays are the exact inputs of the certified runs):
     the matrix engine, per lane-step (the figures behind ``verify.dynamics.engines.LOOP_MAX_TERMS``).
 
 Times are medians of ``--repeats`` runs, the methods of a comparison interleaved (the machine is
-shared). Peak memory: each (a)/(b) method's peak RSS increase in a fresh spawned child
+shared), with one BLAS thread for every method (``OPENBLAS_NUM_THREADS=1`` unless set otherwise). Peak memory: each (a)/(b) method's peak RSS increase in a fresh spawned child
 (``benchmarks/memory.py``). Ratios are printed last.
 
     python benchmarks/bench_wide.py [--steps 20] [--repeats 5] [--train-steps 1000] [--no-memory]
@@ -31,7 +32,15 @@ shared). Peak memory: each (a)/(b) method's peak RSS increase in a fresh spawned
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# One BLAS thread, for the baseline and the certified engine alike, unless the caller says otherwise:
+# on this machine's two shared cores two OpenBLAS threads spin against the other sessions' work, and
+# both methods' timings are then dominated by that contention (measured: a plain numpy step at
+# m = d = n = 256 takes 27 ms with two threads against 2.2 ms with one). Set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
 import statistics
 import time
 from collections.abc import Callable
@@ -161,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--arb-steps", type=int, default=10)
+    parser.add_argument("--arb-steps", type=int, default=20)
     parser.add_argument("--train-steps", type=int, default=1000)
     parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args()

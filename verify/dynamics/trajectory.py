@@ -101,8 +101,14 @@ class Trajectory:
         return Enclosure(self.backend, record.loss)
 
     def max_width(self, record: StepRecord | None = None) -> Fraction:
-        """Widest parameter enclosure at ``record`` (default: the last)."""
+        """Widest parameter enclosure at ``record`` (default: the last); for packed records an upper
+        bound read from the arrays (exact for float64 records), without building a scalar per parameter."""
         rec = record or self.final
+        if rec.params is not None and rec._theta is None:
+            Theta, A = rec.params.arrays()
+            ar = rec.params.ar
+            widths = [float(ar.width(Theta).max())] + ([float(ar.width(A).max())] if A is not None else [])
+            return Fraction(max(widths))
         return max(self.backend.width(v) for v in rec.theta)
 
     def summary(self) -> dict[str, Any]:
