@@ -24,7 +24,8 @@ arrays are the exact inputs of the certified runs):
     the matrix engine, per lane-step (the figures behind ``verify.dynamics.engines.LOOP_MAX_TERMS``).
 
 Times are medians of ``--repeats`` runs, the methods of a comparison interleaved (the machine is
-shared), with one BLAS thread for every method (``OPENBLAS_NUM_THREADS=1`` unless set otherwise). Peak memory: each (a)/(b) method's peak RSS increase in a fresh spawned child
+shared), with one BLAS thread for every method (``OPENBLAS_NUM_THREADS=1`` unless set otherwise).
+Peak memory: each (a)/(b) method's peak RSS increase in a fresh spawned child
 (``benchmarks/memory.py``). Ratios are printed last.
 
     python benchmarks/bench_wide.py [--steps 20] [--repeats 5] [--train-steps 1000] [--no-memory]
@@ -64,7 +65,7 @@ SHAPES = {"256": (256, 256, 256), "wide": (100, 2000, 400)}
 ARB_SMALL, ARB_LARGE = (16, 64, 64), (64, 1024, 256)
 TINY = [(2, 1, 2), (3, 2, 3), (2, 4, 6), (4, 4, 8)]
 STACK = (16, 32, 64, 16)  # m, d, n, inits
-LOOP_SHAPES = [(3, 2, 30, 256), (4, 8, 32, 256), (8, 16, 32, 256)]
+LOOP_SHAPES = [(3, 2, 30, 512), (4, 8, 32, 512), (8, 16, 32, 512)]  # a full block of lanes
 PREC = 128
 
 

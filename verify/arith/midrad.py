@@ -331,6 +331,12 @@ def _ew(kernel, ins: list, nout: int, scalars: tuple = (), dtype=np.float64) -> 
     C-ordered 3-d arrays (axes reversed when the full-size operands are column-major, so that they
     need no copy), outputs allocated and returned in the broadcast shape."""
     ins = [np.asarray(x) for x in ins]
+    shape = ins[0].shape
+    if all(x.shape == shape and x.flags.c_contiguous for x in ins) and len(shape) <= 3:  # the common case
+        pad = (1,) * (3 - len(shape))
+        outs = [np.empty(pad + shape, dtype=dtype) for _ in range(nout)]
+        kernel(*scalars, *(x.reshape(pad + shape) for x in ins), *outs)
+        return [o.reshape(shape) for o in outs]
     shape = np.broadcast_shapes(*(x.shape for x in ins))
     if len(shape) > 3:
         raise ValueError(f"interval arrays of at most 3 dimensions, not {shape}")
@@ -350,11 +356,13 @@ def _ew(kernel, ins: list, nout: int, scalars: tuple = (), dtype=np.float64) -> 
     return [o.T if flip else o for o in outs]
 
 
+@functools.lru_cache(maxsize=256)
 def gamma(k: int, bits: int = 53) -> float:
     """A double ``>= gamma_k = k u / (1 - k u)``, ``u = 2^-bits`` (``k < 2^(bits-1)``)."""
     return _float_up(Fraction(k, 2**bits - k))
 
 
+@functools.lru_cache(maxsize=256)
 def inv_one_minus_gamma(k: int, bits: int = 53) -> float:
     """A double ``>= 1 / (1 - gamma_k) = (2^bits - k) / (2^bits - 2k)`` (``k < 2^(bits-2)``)."""
     return _float_up(Fraction(2**bits - k, 2**bits - 2 * k))

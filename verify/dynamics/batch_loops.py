@@ -8,16 +8,16 @@ serves every shape. They read the shape, the rows and the constants from ``C``, 
 ``C[H_M]``, ``C[H_X_ROWS]``, ... is :meth:`~verify.dynamics.batch_layout.Layout.header` (``keep_z``
 set, so every ``z_ji`` has rows), ``C[C_LOSS]`` the loss (1 for logistic), and from ``C[C_DATA]``
 on the data ``x_ik`` (lower ends, then upper ends, ``n * d`` each), the labels ``y_i``, the fixed
-output weights (lower, upper; ``m`` each) and ``eta / n`` (lower, upper).
+output weights (lower, upper; ``m`` each) and ``eta / n`` (lower, upper). The mathematics is that
+of :mod:`verify.dynamics.batch`, with the arithmetic of :mod:`verify.arith.f64`; ``start`` /
+``advance`` have the signature and results of the generated kernels. The step factors ``G_i``
+overwrite the exponentials in the ``e``/``span`` rows once read, and the outputs ``N(x_i)``
+accumulate there before becoming the next arguments.
 
 Kept beside the matrix engine (:mod:`verify.dynamics.wide`) because it is faster for many lanes of
-small networks: ``benchmarks/bench_wide.py`` section (f), per lane-step with 256 lanes, one core:
-m = 3, d = 2, n = 30: 7.3 us against 12.5 us; m = 4, d = 8, n = 32: 30 us against 60 us; from
-m = 8, d = 16, n = 32 (4,352 terms) on the matrix engine is faster (121 us against 51 us), and for a
-single lane always (a lane block costs 512 lanes). The mathematics is that of :mod:`verify.dynamics.batch`, with the
-arithmetic of :mod:`verify.arith.f64`; ``start`` / ``advance`` have the signature and results of
-the generated kernels. The step factors ``G_i`` overwrite the exponentials in the ``e``/``span``
-rows once read, and the outputs ``N(x_i)`` accumulate there before becoming the next arguments.
+small networks (at least a block of 512 lanes: a block costs 512 lanes however few are used):
+``benchmarks/bench_wide.py`` section (f), per lane-step, one BLAS thread: LOOP_FIGURES. From
+m = 8, d = 16, n = 32 (4,352 terms) on the matrix engine is faster, and for a single lane always.
 """
 
 from __future__ import annotations

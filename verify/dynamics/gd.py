@@ -36,9 +36,10 @@ from verify.model.network import Problem
 Progress = Callable[[int], None]
 KERNELS = ("auto", "matrix", "compiled")
 # The straight-line step of verify.dynamics.compile beats the matrix step on Arb for the tiniest
-# networks only (benchmarks/bench_wide.py, per step at 128 bits: 2x1, 2 points: 7 us vs 120 us;
-# 3x2, 3 points: 21 us vs 121 us; 4x4, 8 points: 400 us vs 143 us), and cannot compile large ones.
-COMPILED_MAX_TERMS = 64
+# networks only (benchmarks/bench_wide.py (c), per step at 128 bits, median of 5: 8 terms (paper A)
+# 10 us against 182 us; 27 terms 31 against 157; 60 terms 52 against 196; 160 terms 127 against
+# 245), and cannot compile large ones (2.4 s for 20 steps at 66,560 terms; RecursionError beyond).
+COMPILED_MAX_TERMS = 160
 
 
 def exact_preactivations(problem: Problem, theta: Sequence[Fraction]) -> list[list[Fraction]]:
