@@ -211,9 +211,7 @@ class ObjectArrays(ArrayArithmetic):
             yield
 
     def _native(self, v: object) -> Any:
-        if isinstance(v, float):
-            return self._backend.exact(Fraction(v))
-        return self._backend.exact(Fraction(v))
+        return self._backend.exact(Fraction(v))  # a double enters at its exact binary value
 
     def exact(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values)

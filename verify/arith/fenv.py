@@ -13,9 +13,9 @@ three assumptions about the running process:
 
 :func:`float64_environment` tests 1 and 2 with a handful of operations whose results differ under
 every other rounding mode and under FTZ or DAZ, in numpy's vectorized loops, in numba-compiled
-code, and in the BLAS (a product large enough to run on every BLAS thread, since each thread has
-its own control register). It costs about a millisecond and is run before every float64 run (in
-every worker process, as the register is per thread and per process). :func:`libm_accuracy` tests
+code, and in the BLAS (products large enough to run on every BLAS thread, since each thread has
+its own control register). It is run before every float64 run (in every worker process, as the
+register is per thread and per process): about 0.1 ms, the BLAS part once per process. :func:`libm_accuracy` tests
 3 against Arb on fixed arguments across the whole range, once per process (the libraries do not
 change while a process runs). Both return ``None`` when the assumption holds, else the reason;
 :func:`require_float64` raises :class:`UnsafeFloatEnvironment` with it, which the engines turn into
@@ -34,7 +34,7 @@ from verify.arith import f64
 from verify.errors import VerifyError
 
 TINY = 2.0**-1074
-BLAS_PROBE = 256  # order of the BLAS probe's matrices: large enough for OpenBLAS to use its threads
+BLAS_PROBE = 64  # the BLAS probe's inner dimension: its products are large enough for OpenBLAS's threads
 
 
 class UnsafeFloatEnvironment(VerifyError):
@@ -88,38 +88,47 @@ PROBE_ARGS = _bits((-1000, 0), (-40, 0), (-1070, 0), (60, 0), (0, 0), (-53, 1 <<
 
 def _numpy_reason() -> str | None:
     a = np.broadcast_to(PROBE_ARGS, (64, PROBE_ARGS.size)).copy()  # vectorized loops, not scalar code
-    cols = [a[:, 0] * a[:, 1], a[:, 2] * a[:, 3], a[:, 4] + a[:, 5], -a[:, 4] - a[:, 5], a[:, 4] + a[:, 6]]
-    for values in zip(*(c.tolist() for c in cols), strict=True):
+    cols = (a[:, 0] * a[:, 1], a[:, 2] * a[:, 3], a[:, 4] + a[:, 5], -a[:, 4] - a[:, 5], a[:, 4] + a[:, 6])
+    want = (_EXPECTED[0], _EXPECTED[1], _EXPECTED[2], -_EXPECTED[2], PROBE_ARGS[4])
+    if all(_same(c, np.full(c.shape, w)) for c, w in zip(cols, want, strict=True)):
+        return None
+    for values in zip(*(c.tolist() for c in cols), strict=True):  # which assumption: the first failing one
         reason = _arithmetic_reason(*values)
         if reason:
             return reason
-    return None
+    return "numpy's vectorized arithmetic does not round to nearest with subnormals"
 
 
+@lru_cache(maxsize=1)
 def _blas_reason() -> str | None:
     """Products computed by the BLAS, large enough to run on every BLAS thread (each has its own
     control register): subnormal products (0 under FTZ), subnormal operands (0 under DAZ), and
     two-term dot products whose rounding differs between round-to-nearest and every other mode
     (``1 + 3 * 2^-54``, ``-1 - 3 * 2^-54`` and ``1 + 2^-54``, as in :func:`_probe_values`)."""
-    k = BLAS_PROBE
-    p530, p1052, p1070, p60, p1002 = _bits((-530, 0), (-1052, 0), (-1070, 0), (60, 0), (-1002, 0)).tolist()
-    if not _same(np.full((k, k), p530) @ np.full((k, k), p530), p1052):  # 2^8 products of 2^-1060
+    k = BLAS_PROBE  # (2k x k) times (k x 2k): 2^19 multiply-adds, past OpenBLAS's threading threshold
+    p530, p1054, p1070, p60, p1004 = _bits((-530, 0), (-1054, 0), (-1070, 0), (60, 0), (-1004, 0)).tolist()
+    if not _same(np.full((2 * k, k), p530) @ np.full((k, 2 * k), p530), p1054):  # 2^6 products of 2^-1060
         return "the BLAS flushes subnormal results to zero (FTZ on a BLAS thread)"
-    if not _same(np.full((k, k), p1070) @ np.full((k, k), p60), p1002):
+    if not _same(np.full((2 * k, k), p1070) @ np.full((k, 2 * k), p60), p1004):
         return "the BLAS reads subnormal operands as zero (DAZ on a BLAS thread)"
     one, three, quarter = PROBE_ARGS[4], PROBE_ARGS[5], PROBE_ARGS[6]
     rows = np.array([[one, three], [-one, -three], [one, quarter]])
-    A = np.tile(rows, (2 * k // 3 + 1, 1))[: 2 * k]
-    sums = A @ np.ones((2, 2 * k))
+    A = np.tile(rows, (8 * k // 3 + 1, 1))[: 8 * k]
+    sums = A @ np.ones((2, 8 * k))
     up1 = _EXPECTED[2]
-    want = np.tile([up1, -up1, one], 2 * k // 3 + 1)[: 2 * k]
+    want = np.tile([up1, -up1, one], 8 * k // 3 + 1)[: 8 * k]
     if not _same(sums, np.broadcast_to(want[:, None], sums.shape)):
         return "the BLAS does not round to nearest"
     return None
 
 
 def float64_environment() -> str | None:
-    """``None`` when round-to-nearest with subnormals holds in numpy, numba and the BLAS; else why not."""
+    """``None`` when round-to-nearest with subnormals holds in numpy, numba and the BLAS; else why not.
+
+    The BLAS's threads are probed once per process (a thread's control register is set when the
+    thread starts and changes only by code running on it; with two busy cores waking the BLAS
+    threads costs tens of milliseconds); the calling thread, which runs numpy, numba and part of
+    every BLAS call, on every call."""
     reason = _arithmetic_reason(*_probe_values(PROBE_ARGS.tolist()))  # Python floats: the C double ops
     reason = reason or _arithmetic_reason(*_probe_numba(PROBE_ARGS)) or _numpy_reason() or _blas_reason()
     return reason

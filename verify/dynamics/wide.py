@@ -104,8 +104,7 @@ class MatrixRun:
         ``backend``'s natives (by default the arithmetic's scalar backend)."""
         lane = self.lanes[k]
         be = backend or self.ar.scalar
-        theta0 = lane.theta0 if not isinstance(lane.theta0, np.ndarray) else lane.theta0
-        traj = Trajectory(self.problem, theta0, be, self.steps,
+        traj = Trajectory(self.problem, lane.theta0, be, self.steps,
                           precisions_tried=precisions_tried or (self.ar.prec,), engine=engine)
         traj.records.extend(lane.records)
         traj.phases.extend(lane.phases)
@@ -119,8 +118,8 @@ class MatrixRun:
 
 
 def exact_inits(problem: Problem, inits: Sequence[Sequence[object]] | np.ndarray) -> tuple[np.ndarray, list]:
-    """The inits as one exact array ``(L, p)`` (float64 when every value is a double, else object
-    ``Fraction``\\ s) and as the per-lane exact values kept in the results."""
+    """The inits as one exact array ``(L, p)`` (float64 when every value is a double, else an object
+    array of Fractions) and as the per-lane exact values kept in the results."""
     net = problem.network
     if isinstance(inits, np.ndarray) and inits.dtype == np.float64:
         if inits.ndim == 1:
