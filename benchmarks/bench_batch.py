@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 from timing import median_time  # benchmarks/timing.py, beside this script
 
+from proofs.paper_a.problem import paper_a_problem
 from verify.dynamics.batch import run_batch
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.sweep import SweepSpec, default_workers, sweep
 from verify.init.schemes import sample_inits
-from verify.model.network import paper_a_problem
 
 ETA = "0.1"
 SEED = 0

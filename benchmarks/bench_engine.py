@@ -17,10 +17,10 @@ import flint
 from flint import arb, fmpq
 from timing import median_time  # benchmarks/timing.py, beside this script
 
+from proofs.paper_a.problem import paper_a_problem
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.init.schemes import sample_init
-from verify.model.network import paper_a_problem
 
 
 def bare_loop(theta0, eta, steps: int, prec: int) -> list[arb]:

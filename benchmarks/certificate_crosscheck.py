@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from fractions import Fraction
 
-from verify.certificate import Certificate, exact_str, iterate_band_check, state_from_trajectory
+from proofs.paper_a.certificate import Certificate, exact_str, iterate_band_check, state_from_trajectory
+from proofs.paper_a.problem import paper_a_problem
 from verify.dynamics.gd import run_gd
 from verify.init.schemes import sample_init
-from verify.model.network import paper_a_problem
 
 STEPS = 2000
 T_MAX = 10**6

@@ -22,7 +22,11 @@ settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=500, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+# Properties of the float64 primitives cost microseconds: hundreds of examples even in CI.
+cheap = settings(max_examples={"ci": 400, "dev": 400, "deep": 5000}.get(PROFILE, 400))
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +35,32 @@ def _restore_flint_precision():
     saved = flint.ctx.prec
     yield
     flint.ctx.prec = saved
+
+
+SMALL_RUN = ["--paper", "a", "--inits", "12", "--steps", "400", "--quiet", "--set", "fig3_inits=40",
+             "--set", "rate_steps=3000", "--workers", "1"]
+
+
+@pytest.fixture(scope="session")
+def small_report(tmp_path_factory):
+    """A small paper-A report folder written once per session by ``verify run`` (read-only for tests:
+    copy it before changing anything)."""
+    from typer.testing import CliRunner
+
+    from verify.cli import app
+
+    root = tmp_path_factory.mktemp("report")
+    result = CliRunner().invoke(app, ["run", "--out", str(root), *SMALL_RUN])
+    assert result.exit_code == 0, result.output
+    return root / "paper_a"
+
+
+def verify_cli(*args: str, env: dict | None = None, timeout: float = 600):
+    """Run the installed ``verify`` command in a subprocess (what a user runs)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "verify"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})

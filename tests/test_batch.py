@@ -16,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import verify.dynamics.batch as batch_mod
+from proofs.paper_a.problem import paper_a_problem
 from tests.reference import reference_gd
 from verify.dynamics import batch_codegen, batch_layout
 from verify.dynamics.batch import ENGINE, run_batch
@@ -24,7 +25,7 @@ from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.sweep import SweepSpec, certified_run, sweep
 from verify.errors import InvalidArgument
 from verify.init.schemes import SCHEMES, sample_init, sample_inits
-from verify.model.network import Dataset, Network, Problem, paper_a_problem
+from verify.model.network import Dataset, Network, Problem
 
 PAPER_A = paper_a_problem()
 KERNELS = ["unrolled", "loops"]  # every shape works with both; "auto" picks by size

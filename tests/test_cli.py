@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import verify_cli
 from verify.cli import app
+from verify.cli.common import build_settings
+from verify.papers import get_paper
 
 RUNNER = CliRunner()
 SMALL = ["--inits", "12", "--steps", "400", "--quiet"]
-RUN_SMALL = [*SMALL, "--fig3-inits", "40", "--rate-steps", "3000", "--workers", "1"]
+RUN_SMALL = [*SMALL, "--set", "fig3_inits=40", "--set", "rate_steps=3000", "--workers", "1"]
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
+@pytest.mark.parametrize("command", [[], ["papers"], ["list"], ["check"], ["run"], ["report"], ["trajectory"]])
 def test_every_command_has_help(command):
     result = RUNNER.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -23,10 +31,11 @@ def test_every_command_has_help(command):
 @pytest.mark.parametrize("args, field", [
     (["--eta", "-1"], "eta='-1'"), (["--eta", "nan"], "eta='nan'"), (["--eta", "inf"], "eta='inf'"),
     (["--scheme", "lecun"], "scheme='lecun'"), (["--backend", "gpu"], "backend='gpu'"), (["--prec", "0"], "prec=0"),
-    (["--workers", "0"], "workers=0"), (["--fig3-inits", "-1"], "fig3-inits=-1"),
+    (["--workers", "0"], "workers=0"), (["--set", "fig3_inits=-1"], "fig3_inits=-1"),
+    (["--paper", "zz"], "paper='zz'"), (["--max-prec", "64"], "max_prec=64"), (["--loss", "hinge"], "loss='hinge'"),
 ])
 def test_bad_input_is_one_line_naming_the_field_and_leaves_nothing(tmp_path, args, field):
-    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--fig3-inits", "0", *args])
+    result = RUNNER.invoke(app, ["run", "--out", str(tmp_path / "out"), "--set", "fig3_inits=0", *args])
     assert result.exit_code == 2
     assert field in result.output and result.output.count("error:") == 1
     assert not (tmp_path / "out").exists()
@@ -56,11 +65,12 @@ def test_run_writes_the_report_deterministically(tmp_path):
     assert doc["schema_version"] >= 1
     assert all(c["verdict"] != "refuted" for c in doc["claims"])
     assert all(m["verdict"] == "refuted" for m in doc["mutations"])
-    fig3 = doc["figure3"]["schemes"]["he"]
+    fig3 = doc["paper_data"]["figure3"]["schemes"]["he"]
     assert fig3["inits"] == 40 and len(fig3["wilson95"]) == 2 and fig3["wilson95"][0] <= fig3["converged"] / 40
     assert "data:image/png;base64," in (a / "index.html").read_text()
     assert fig3["engines"]["inits"] == 40 and sum(fig3["engines"]["engines"].values()) == 40
     assert "## Engines" in (a / "index.md").read_text() and "batch-f64" in (a / "index.html").read_text()
+    assert fig3["derived_probability"] == "1/4" and 0 <= fig3["binomial_pvalue_paper_vs_derived"] < 0.01
     rerender = RUNNER.invoke(app, ["report", str(a)])
     assert rerender.exit_code == 0 and (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
 
@@ -72,15 +82,23 @@ def test_check_prints_counts_and_a_refuted_mutation_prints_its_counterexample():
     assert mutation.exit_code == 0 and "counterexample: init #" in mutation.output
 
 
-def test_a_hypothesis_broken_on_purpose_is_never_certified():
-    """eta = 5 breaks the monotonicity criterion eta < e^min(u0, v0) for these inits."""
+def test_a_hypothesis_broken_on_purpose_is_reported_not_admitted():
+    """eta = 5 breaks the monotonicity criterion eta < e^min(u0, v0) for these inits: the CLI reports
+    them not-admitted, never certified (the checker's verdict outside the hypotheses is tested in
+    test_paper_a_claims.py)."""
     result = RUNNER.invoke(app, ["check", "monotone-numerator", "--eta", "5", *SMALL])
-    assert "certified     0" in result.output
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[0].split()
+    assert line[:2] == ["monotone-numerator", "inconclusive"]
+    counts = dict(zip(line[2:10:2], map(int, line[3:10:2]), strict=True))
+    assert counts == {"certified": 0, "refuted": 0, "inconclusive": 0, "not-admitted": 12}
 
 
 def test_trajectory_prints_phases_and_enclosures():
     result = RUNNER.invoke(app, ["trajectory", "--init", "0.7,0,-0.4,0", "--steps", "1000"])
-    assert result.exit_code == 0 and "phases: 1001@0" in result.output and "gamma∈[" in result.output
+    assert result.exit_code == 0 and "phases: 1001@0" in result.output and "margin∈[" in result.output
+    named = RUNNER.invoke(app, ["trajectory", "--init", "b2=0,w2=-0.4,b1=0,w1=0.7", "--steps", "1000"])
+    assert named.exit_code == 0 and named.output == result.output
 
 
 def test_trajectory_writes_a_plot(tmp_path):
@@ -114,3 +132,105 @@ def test_trajectory_on_the_batch_backend_says_when_it_escalated():
 def test_trajectory_rejects_bad_init():
     result = RUNNER.invoke(app, ["trajectory", "--init", "1,nan,0,0"])
     assert result.exit_code == 2 and "init.b1='nan'" in result.output
+    for init in ("", "1,2", "w1=1,b1=0", "w1=1,0,0,0", "q=1,b1=0,w2=0,b2=0"):
+        result = RUNNER.invoke(app, ["trajectory", f"--init={init}"])
+        assert result.exit_code == 2 and "error: init" in result.output, (init, result.output)
+
+
+# --- bad input is refused before any work (issue: hardening) -------------------------------------
+HUGE = ["--inits", "1000000", "--steps", "1000000"]  # would run for hours if the check came after the work
+
+
+def test_out_that_cannot_be_written_is_refused_before_computing(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, words in ((afile, "is a file"), (afile / "below", "lies below the file"), (Path("/proc/x"), "writable")):
+        result = verify_cli("run", "--out", str(out), *HUGE, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert f"error: out='{out}'" in result.stderr and words in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("text, field", [
+    ("[settings]\ninits = 3\n", "config.settings"),
+    ("foo = 1\n", "config.foo"),
+    ("settings = 5\n", "config.settings"),
+    ("inits = 3.5\n", "inits"),
+    ("eta = nan\n", "eta"),
+    ("eta = inf\n", "eta"),
+    ("[a]\nstepz = 3\n", "config.stepz"),
+    ("[b9]\nk = 3\n", "config.b9"),
+])
+def test_config_errors_name_the_field(tmp_path, text, field):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    result = RUNNER.invoke(app, ["check", "phase-ordering", "--config", str(cfg), *SMALL])
+    assert result.exit_code == 2 and f"error: {field}" in result.output, result.output
+
+
+def test_config_that_is_not_a_toml_file(tmp_path):
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"eta = '\xff\xfe'\n")
+    cases = ((tmp_path, "is a folder"), (binary, "is not UTF-8"), (tmp_path / "nope.toml", "does not exist"))
+    for path, words in cases:
+        result = RUNNER.invoke(app, ["check", "phase-ordering", "--config", str(path), *SMALL])
+        assert result.exit_code == 2 and words in result.output and "config=" in result.output, result.output
+
+
+def test_toml_float_is_its_decimal_text(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("eta = 0.1\nfig3_inits = 7\n")
+    paper = get_paper("a")
+    from_toml = build_settings([paper], cfg, None)["a"]
+    from_flag = build_settings([paper], None, ["fig3_inits=7"], eta="0.1")["a"]
+    assert from_toml.eta == Fraction(1, 10) and from_toml.digest() == from_flag.digest()
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--index", "-1"], "index=-1"),
+    (["--plot", "{tmp}"], "plot="),
+    (["--plot", "{tmp}/missing/t.png"], "does not exist"),
+    (["--plot", "{tmp}/t.txt"], "must be a file name ending"),
+    (["--prec", "2000"], "--max-prec"),
+    (["--eta", "0"], "eta='0'"),
+    (["--paper", "zz"], "paper='zz'"),
+])
+def test_trajectory_refuses_bad_options_before_running(tmp_path, args, field):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = RUNNER.invoke(app, ["trajectory", "--steps", "1000000", *args])
+    assert result.exit_code == 2 and field in result.output and result.output.count("error:") == 1, result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_max_prec_flag_lifts_the_precision_limit():
+    result = RUNNER.invoke(app, ["trajectory", "--init", "0.7,0,-0.4,0", "--steps", "20", "--prec", "2000",
+                                 "--max-prec", "4096"])
+    assert result.exit_code == 0 and "at 2000 bits" in result.output, result.output
+
+
+def test_help_shows_defaults_and_version_and_short_help():
+    result = RUNNER.invoke(app, ["check", "-h"])
+    assert result.exit_code == 0 and "--max-prec" in result.output and "[128]" in result.output
+    assert "--loss" in result.output and "--paper" in result.output
+    version = verify_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("verify ")
+
+
+def test_quiet_hides_progress_but_not_results():
+    result = RUNNER.invoke(app, ["check", "phase-ordering", *SMALL])
+    assert result.exit_code == 0 and result.output.startswith("phase-ordering") and "engines:" in result.output
+
+
+def test_an_internal_error_exits_3_with_a_logged_traceback(tmp_path):
+    """A bug must never look like a verdict (1) or bad input (2)."""
+    code = ("import sys, verify.cli.check as c\n"
+            "def boom(*a, **k): raise RuntimeError('injected bug')\n"
+            "c.check_with_progress = boom\n"
+            "from verify.cli import main\n"
+            "sys.argv = ['verify', 'check', 'phase-ordering', '--inits', '2', '--steps', '5', '-q']\n"
+            "main()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "VERIFY_LOG_DIR": str(tmp_path)})
+    assert result.returncode == 3, result.stderr
+    assert "internal error" in result.stderr and "injected bug" in result.stderr and "Traceback" not in result.stderr
+    (log,) = tmp_path.glob("crash-*.log")
+    assert "RuntimeError: injected bug" in log.read_text()

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from proofs.paper_a.problem import paper_a_problem
 from tests.reference import reference_gd
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.init.schemes import SCHEMES, sample_init
-from verify.model.network import Dataset, Network, Problem, paper_a_problem
+from verify.model.network import Dataset, Network, Problem
 
 PAPER_A = paper_a_problem()
 schemes_inits = st.builds(lambda s, seed, i: sample_init(PAPER_A.network, s, seed, i),

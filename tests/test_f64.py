@@ -38,6 +38,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.conftest import cheap
 from verify.arith import f64
 
 INF = math.inf
@@ -273,6 +274,7 @@ def rationals(draw):
     return Fraction(m, d) * Fraction(2) ** k
 
 
+@cheap
 @given(q=rationals())
 @example(q=Fraction(1, 10))
 @example(q=Fraction(0))
@@ -298,6 +300,7 @@ def test_enclose_is_tight_and_contains_q(q):
         assert (lo == -INF or _q(lo) < q) and (hi == INF or q < _q(hi))
 
 
+@cheap
 @given(f=doubles)
 def test_enclose_of_a_double_is_that_point(f):
     lo, hi = f64.enclose(_q(f))
@@ -317,6 +320,7 @@ def _steps(f: float, g: float) -> int:
     return n
 
 
+@cheap
 @given(f=doubles)
 @example(f=0.0)
 @example(f=-0.0)
@@ -345,6 +349,7 @@ def test_down_up_infinities():
 # 3. add, add_if, mul, mul_pos, div_int, logistic_weight: exact rational oracles
 
 
+@cheap
 @given(a=intervals(), b=intervals(), ts=st.lists(st.tuples(unit, unit), min_size=1, max_size=3))
 @example(a=(0.1, 0.1), b=(0.2, 0.2), ts=[(Fraction(0), Fraction(0))])
 @example(a=(MAX, MAX), b=(MAX, MAX), ts=[(Fraction(0), Fraction(0))])  # overflow: nan lower end
@@ -358,6 +363,7 @@ def test_add_contains_every_sum(a, b, ts):
         assert _lies_in_q(lo, hi, x + y), (a, b, x, y, lo, hi)
 
 
+@cheap
 @given(on=st.booleans(), a=intervals(), b=intervals(), s=unit, t=unit)
 @example(on=True, a=(0.1, 0.1), b=(0.2, 0.2), s=Fraction(0), t=Fraction(0))
 @example(on=False, a=(-0.0, 0.1), b=(0.2, 0.2), s=Fraction(0), t=Fraction(0))
@@ -370,6 +376,7 @@ def test_add_if_adds_or_passes_through(on, a, b, s, t):
         assert (lo.hex(), hi.hex()) == (a[0].hex(), a[1].hex())
 
 
+@cheap
 @given(a=intervals(), b=intervals(), ts=st.lists(st.tuples(unit, unit), min_size=1, max_size=3))
 @example(a=(-2.0, 1.0), b=(-3.0, 1.0), ts=[(Fraction(1, 2), Fraction(1, 2))])
 @example(a=(1.0, 2.0), b=(3.0, 5.0), ts=[(Fraction(1, 2), Fraction(1, 2))])  # each corner extreme in some variant
@@ -391,6 +398,7 @@ def test_mul_contains_corners_and_interior_products(a, b, ts):
                 assert _lies_in_q(lo, hi, p * q), (u, v, p, q, lo, hi)
 
 
+@cheap
 @given(a=intervals(nonneg), b=intervals(nonneg), ts=st.lists(st.tuples(unit, unit), min_size=1, max_size=3))
 @example(a=(TINY, TINY), b=(0.5, 0.5), ts=[(Fraction(0), Fraction(0))])  # a tie in the subnormals
 @example(a=(0.0, 0.1), b=(0.0, 3.0), ts=[(Fraction(1), Fraction(1))])
@@ -406,6 +414,7 @@ def test_mul_pos_contains_every_product(a, b, ts):
 counts = st.one_of(st.integers(1, 2**53), st.sampled_from([1, 2, 3, 7, 10, 1000, 2**53 - 1, 2**53]))
 
 
+@cheap
 @given(x=intervals(), n=counts, t=unit)
 @example(x=(0.1, 0.1), n=3, t=Fraction(0))
 @example(x=(TINY, TINY), n=2, t=Fraction(0))  # half the smallest subnormal
@@ -418,6 +427,7 @@ def test_div_int_contains_every_quotient(x, n, t):
         assert _lies_in_q(lo, hi, q), (x, n, q, lo, hi)
 
 
+@cheap
 @given(e=intervals(nonneg), t=unit)
 @example(e=(0.0, 0.0), t=Fraction(0))
 @example(e=(0.0, MAX), t=Fraction(1, 2))
@@ -437,6 +447,7 @@ def test_logistic_weight_contains_and_is_nonnegative(e, t):
 # 4.-6. exp (numpy, widened), exp_span, log1p: arb oracles
 
 
+@cheap
 @given(x=intervals(exp_args), ts=st.lists(unit, min_size=1, max_size=3))
 @example(x=(0.0, 0.0), ts=[Fraction(0)])
 @example(x=(1.0, 1.0), ts=[Fraction(0)])
@@ -458,6 +469,7 @@ def test_widen_exp_of_numpy_exp_contains_exp(x, ts):
         assert _lies_in_arb(lo, hi, _exp(p)), (x, p, el, eh, lo, hi)
 
 
+@cheap
 @given(x=exp_args, span=spans, ts=st.lists(unit, min_size=1, max_size=3))
 @example(x=0.0, span=1.0, ts=[Fraction(1, 2)])
 @example(x=-745.5, span=1.0, ts=[Fraction(1)])  # numpy.exp underflows to 0 here
@@ -474,6 +486,7 @@ def test_exp_span_contains_exp_of_every_point_of_the_span(x, span, ts):
         assert _lies_in_arb(lo, hi, _exp(y)), (x, span, y, e, lo, hi)
 
 
+@cheap
 @given(x=exp_args, span=st.one_of(st.floats(min_value=1.0, exclude_min=True), st.just(math.nan)))
 @example(x=0.0, span=math.nextafter(1.0, 2.0))
 @example(x=-800.0, span=INF)
@@ -483,6 +496,7 @@ def test_exp_span_above_one_or_nan_is_not_certified(x, span):
     assert _exp_span(e, span)[1] == INF
 
 
+@cheap
 @given(x=intervals(log1p_args, floor=-1.0), ts=st.lists(unit, min_size=1, max_size=3))
 @example(x=(math.nextafter(-1.0, 0.0), math.nextafter(-1.0, 0.0)), ts=[Fraction(0)])
 @example(x=(-TINY, TINY), ts=[Fraction(1, 3)])
@@ -519,6 +533,7 @@ def _worst_library_values(t: Fraction, ulps: int) -> tuple[float, float]:
     return above, below
 
 
+@cheap
 @given(t=true_values())
 @example(t=Fraction(100) * _q(TINY))
 @example(t=_q(TINY) / 3)

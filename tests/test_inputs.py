@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify.checks.settings import CheckSettings
+from proofs.paper_a.problem import paper_a_problem
 from verify.dynamics.gd import run_gd
 from verify.errors import InvalidArgument
 from verify.exact import to_exact
 from verify.init.schemes import SCHEMES, explicit_init, sample_init, sample_inits
-from verify.model.network import Dataset, Network, paper_a_problem
+from verify.model.network import Dataset, Network
+from verify.settings import CheckSettings
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -2,10 +2,13 @@
 
 The public surface is small; everything else lives in the subpackages:
 
->>> from verify import paper_a_problem, run_gd
->>> run = run_gd(paper_a_problem("0.1"), ["1/2", "0", "-1/2", "0"], 100)
+>>> from verify import Dataset, Network, Problem, run_gd
+>>> problem = Problem(Network(width=2, dim=1, output_weights=(1, -1)), Dataset.of([[1], [-1]], [1, -1]), "0.1")
+>>> run = run_gd(problem, ["1/2", "0", "-1/2", "0"], 100)
 >>> run.status, run.phases
 ('complete', [(0, '1001')])
+
+Papers are plug-ins (:mod:`verify.papers`); ``verify papers`` lists the installed ones.
 """
 
 from verify.arith import Enclosure, Tri, get_backend
@@ -15,7 +18,8 @@ from verify.dynamics.trajectory import Trajectory
 from verify.errors import InvalidArgument, UndecidableError, VerifyError
 from verify.exact import to_exact
 from verify.init.schemes import SCHEMES, sample_init, sample_inits
-from verify.model.network import Dataset, Network, Problem, paper_a_problem
+from verify.model.network import Dataset, Network, Problem
+from verify.papers import Paper, get_paper, registry
 
 __all__ = [
     "SCHEMES",
@@ -30,7 +34,9 @@ __all__ = [
     "UndecidableError",
     "VerifyError",
     "get_backend",
-    "paper_a_problem",
+    "Paper",
+    "get_paper",
+    "registry",
     "run_gd",
     "sample_init",
     "sample_inits",

@@ -2,7 +2,7 @@
 
 Each checker takes the case's certified GD run (``case.trajectory``, ``case.settings.steps`` steps),
 requires its last recorded step ``T`` to be in F = ``1001``, and builds the all-``t`` certificate of
-:mod:`verify.certificate` from the enclosures of ``(w1, b1, w2, b2)`` at ``T``: closed-form bands for
+:mod:`proofs.paper_a.certificate` from the enclosures of ``(w1, b1, w2, b2)`` at ``T``: closed-form bands for
 ``u_t = w1 + b1`` and ``v_t = b2 - w2`` (the proofs are in that module's docstring), from which
 explicit per-init constants follow. ``Outcome.data`` carries them as exact rational strings.
 
@@ -18,8 +18,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from verify.arith import Enclosure
-from verify.certificate import (
+from proofs.paper_a.certificate import (
     Certificate,
     Constants,
     enc_str,
@@ -29,8 +28,9 @@ from verify.certificate import (
     round_out,
     state_from_trajectory,
 )
-from verify.checks.claim import Case, Claim
-from verify.checks.result import Outcome, Status
+from verify.arith import Enclosure
+from verify.claims.claim import Case, Claim
+from verify.claims.result import Outcome, Status
 
 Checker = Callable[[Case], Outcome]
 LimitFn = Callable[[Case, Certificate], Fraction | Enclosure]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from proofs.paper_a import checks as ck
-from verify.checks.claim import Claim
+from verify.claims.claim import Claim
 
 TITLE = "On the Rate of Convergence of GD in Non-linear Neural Networks (Smorodinsky, Gimpleson, Safran)"
 

@@ -18,15 +18,15 @@ from functools import lru_cache
 from typing import Any
 
 from proofs.paper_a import derivations as der
+from proofs.paper_a.geometry import THETA_STAR, neurons_of, robustness_margin, zero_set
+from proofs.paper_a.problem import paper_a_problem
 from verify.arith import Enclosure, Tri
-from verify.checks.claim import Case
-from verify.checks.result import Outcome, Status
+from verify.claims.claim import Case
+from verify.claims.result import Outcome, Status
 from verify.dynamics.trajectory import StepRecord, Trajectory
 from verify.errors import UndecidableError
 from verify.exact import to_exact
 from verify.geometry.line import output
-from verify.geometry.paper_a import THETA_STAR, neurons_of, robustness_margin, zero_set
-from verify.model.network import paper_a_problem
 
 Checker = Callable[[Case], Outcome]
 Quantity = Callable[[dict[str, Enclosure]], Enclosure]
@@ -504,7 +504,7 @@ def zero_bias_admits(case: Case) -> bool:
 # --- degenerate interval ----------------------------------------------------------------
 def f_degenerate(traj: Trajectory, rec: StepRecord) -> Tri:
     """Whether ``{Phi = 0}`` has a degenerate interval at ``rec``, three-valued
-    (via :func:`verify.geometry.paper_a.zero_set`; UNKNOWN when the geometry is undecided)."""
+    (via :func:`proofs.paper_a.geometry.zero_set`; UNKNOWN when the geometry is undecided)."""
     th = [Enclosure(traj.backend, v) for v in rec.theta]
     try:
         return Tri.TRUE if any(c.degenerate for c in zero_set(traj.problem, th)) else Tri.FALSE

@@ -229,6 +229,29 @@ def fb_callable(sigma2: object = 2) -> Callable[[Any], Any]:
     return sp.lambdify(z, expr, modules=["scipy", "numpy"])
 
 
+@cache
+def convergence_probability(scheme: str) -> sp.Rational:
+    """``P(z11(0) > 0 and z22(0) > 0)`` for an init of ``scheme`` (d = 1, m = 2): the probability that GD
+    converges (the convergence-basin claim: GD reaches small loss iff ``w1 + b1 > 0`` and ``b2 - w2 > 0``).
+
+    Zero-bias Gaussian schemes (he, xavier): ``P(w1 > 0) P(w2 < 0)`` with ``w_j ~ N(0, s^2)``. PyTorch's
+    default: ``w_j, b_j`` iid ``U(-1, 1)`` (fan-in 1), ``P(w1 + b1 > 0) P(b2 - w2 > 0)``. Integrated by sympy.
+    """
+    w, b = sp.symbols("w b", real=True)
+    if scheme in ("he", "xavier", "normal"):
+        s = sp.Symbol("s", positive=True)
+        gauss = sp.exp(-w**2 / (2 * s**2)) / (s * sp.sqrt(2 * sp.pi))
+        half = sp.integrate(gauss, (w, 0, sp.oo))
+        if scheme == "normal":  # w, b iid N(0, 1): P(w + b > 0) = P(N(0, 2) > 0)
+            half = sp.integrate(gauss.subs(s, sp.sqrt(2)), (w, 0, sp.oo))
+        return sp.nsimplify(sp.simplify(half * half))
+    if scheme == "pytorch":
+        density = sp.Rational(1, 4)  # uniform on [-1, 1]^2
+        p = sp.integrate(sp.integrate(density, (b, -w, 1)), (w, -1, 1))
+        return sp.nsimplify(p * p)
+    raise ValueError(f"scheme={scheme!r} has no derived convergence probability")
+
+
 def _sign_str(s: int | None) -> str:
     return {1: "+", -1: "-", 0: "0", None: "?"}[s]
 
@@ -265,6 +288,8 @@ def summary() -> dict[str, Any]:
             "he_sigma2_2": str(sp.simplify(fz.subs(sigma, sp.sqrt(SIGMA2["he"])))),
             "xavier_sigma2_2_3": str(sp.simplify(fz.subs(sigma, sp.sqrt(SIGMA2["xavier"])))),
         },
+        "convergence_probability": {scheme: str(convergence_probability(scheme))
+                                    for scheme in ("he", "xavier", "pytorch", "normal")},
     }
 
 
@@ -312,6 +337,10 @@ def _markdown(data: dict[str, Any]) -> str:
         f"- f_B(z) = `{fb['density']}` (z >= 0), normalisation `{fb['normalisation']}`",
         f"- He (sigma^2 = 2): `{fb['he_sigma2_2']}`",
         f"- Xavier (sigma^2 = 2/3): `{fb['xavier_sigma2_2_3']}`",
+        "",
+        "## Convergence probability P(z11(0) > 0, z22(0) > 0) per init scheme",
+        "",
+        *(f"- {scheme}: `{p}`" for scheme, p in data["convergence_probability"].items()),
         "",
         "## JSON",
         "",

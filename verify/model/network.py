@@ -1,9 +1,9 @@
 """Two-layer ReLU networks and their training data, with exact parameters.
 
 The network is ``N(x) = sum_j a_j * relu(<w_j, x> + b_j)`` with ``m`` neurons on
-inputs in ``R^d``. The output weights ``a`` are either fixed (paper A: ``a = (1, -1)``)
-or trained (paper B). Parameters are flattened neuron by neuron as
-``theta = (w_1, b_1, w_2, b_2, ..., [a_1, ..., a_m])`` so that paper A's
+inputs in ``R^d``. The output weights ``a`` are either fixed (e.g. ``a = (1, -1)``)
+or trained. Parameters are flattened neuron by neuron as
+``theta = (w_1, b_1, w_2, b_2, ..., [a_1, ..., a_m])`` so that a width-2 network on the line has
 ``theta = (w1, b1, w2, b2)``.
 
 Invariant: every number stored here is exact (``Fraction``, or a double taken at its exact value).
@@ -227,8 +227,10 @@ class Network:
             raise InvalidArgument("dim", self.dim, "must be a positive integer")
         if self.loss not in LOSSES:
             raise InvalidArgument("loss", self.loss, f"must be one of {list(LOSSES)}")
-        if self.output_weights is not None and len(self.output_weights) != self.width:
-            raise InvalidArgument("output_weights", self.output_weights, f"must have {self.width} entries")
+        if self.output_weights is not None:
+            if len(self.output_weights) != self.width:
+                raise InvalidArgument("output_weights", self.output_weights, f"must have {self.width} entries")
+            object.__setattr__(self, "output_weights", to_exact_vector(self.output_weights, "output_weights"))
 
     @property
     def trains_output(self) -> bool:
@@ -239,7 +241,7 @@ class Network:
         return self.width * (self.dim + 1) + (self.width if self.trains_output else 0)
 
     def param_names(self) -> tuple[str, ...]:
-        """Names in flattening order; paper A: ``('w1', 'b1', 'w2', 'b2')``."""
+        """Names in flattening order; width 2 on the line: ``('w1', 'b1', 'w2', 'b2')``."""
         names: list[str] = []
         for j in range(1, self.width + 1):
             names += [f"w{j}"] if self.dim == 1 else [f"w{j}_{k}" for k in range(1, self.dim + 1)]
@@ -280,12 +282,3 @@ class Problem:
                                   f"must have dimension {self.network.dim}")
         if self.eta <= 0:
             raise InvalidArgument("eta", str(self.eta), "must be > 0")
-
-
-def paper_a_problem(eta: object = "0.1", loss: str = "exponential") -> Problem:
-    """Paper A: two neurons on R, output weights (+1, -1), data (1, +1), (-1, -1)."""
-    return Problem(
-        Network(width=2, dim=1, output_weights=(Fraction(1), Fraction(-1)), loss=loss),
-        Dataset.of([[1], [-1]], [1, -1]),
-        to_exact(eta, "eta"),
-    )

@@ -2,8 +2,8 @@
 
 A :class:`Claim` states its id, words, source in the paper, hypotheses and the
 claims it depends on. Its ``check`` maps a :class:`Case` (one exact init under
-one :class:`~verify.checks.settings.CheckSettings`) to an
-:class:`~verify.checks.result.Outcome`. ``admits`` says whether the init lies
+one :class:`~verify.settings.CheckSettings`) to an
+:class:`~verify.claims.result.Outcome`. ``admits`` says whether the init lies
 inside the hypotheses; outside them the runner still runs ``check`` when asked
 (``check_claims(..., check_outside=True)``; tests assert it then refutes or stays
 inconclusive).
@@ -15,35 +15,39 @@ network); the runner calls them once with ``case.theta0 = None``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 
-from verify.checks.result import Outcome
-from verify.checks.settings import CheckSettings
+from verify.claims.result import Outcome
+from verify.dynamics.schedule import EVERY_STEP
 from verify.dynamics.sweep import certified_run
 from verify.dynamics.trajectory import Trajectory
 from verify.model.network import Problem
+from verify.settings import CheckSettings
 
 
 @dataclass
 class Case:
-    """One init under one setting; the GD trajectory is computed once and shared."""
+    """One exact init of one problem under one setting; the GD trajectory is computed once (on
+    first use) and shared by every claim. ``problem`` defaults to the paper's problem."""
 
     settings: CheckSettings
     theta0: tuple[Fraction, ...] | None
     index: int = 0
-    problem: Problem = field(init=False)
+    problem: Problem | None = None
+    every_step: bool = False  # record every step (a claim that reads every step asks for it)
 
     def __post_init__(self) -> None:
-        self.problem = self.settings.problem()
+        if self.problem is None:
+            self.problem = self.settings.problem()
 
     @cached_property
     def trajectory(self) -> Trajectory:
-        s = self.settings
         if self.theta0 is None:
             raise ValueError("a claim of scope 'once' has no trajectory")
-        return certified_run(s.sweep_spec(), self.theta0)[1]
+        schedule = EVERY_STEP if self.every_step else None
+        return certified_run(self.settings.sweep_spec(schedule, problem=self.problem), self.theta0)[1]
 
     def theta0_strings(self) -> tuple[str, ...]:
         return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()
@@ -67,3 +71,4 @@ class Claim:
     depends_on: tuple[str, ...] = ()
     mutation_of: str | None = None
     scope: str = "per-init"
+    every_step: bool = False  # the checker reads every step: the runner records them all (stride 1)

@@ -8,13 +8,14 @@ from fractions import Fraction
 
 import numpy as np
 import sympy as sp
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
 from proofs.paper_a import derivations as der
 from proofs.paper_a.checks import exact_pattern
-from verify import Enclosure, RecordSchedule, paper_a_problem, run_gd
+from proofs.paper_a.problem import paper_a_problem
+from verify import Enclosure, RecordSchedule, run_gd
 
 SMALL = st.integers(-3000, 3000).map(lambda k: Fraction(k, 1000))
 
@@ -90,8 +91,7 @@ def test_one_engine_step_is_an_edge_and_matches_sympy(w1, b1, w2, b2, eta):
     problem = paper_a_problem(eta)
     theta = (w1, b1, w2, b2)
     run = run_gd(problem, theta, 1, schedule=RecordSchedule(stride=1, per_decade=0))
-    if not run.certified:
-        return
+    assume(run.certified)  # an exact kink at a moving neuron is undecidable; assume keeps 15 certified examples
     p0 = exact_pattern(theta)
     assert run.phases[0][1] == p0
     p1 = run.phases[-1][1]

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
-from verify.checks.result import Status
-from verify.checks.runner import check_claims
-from verify.checks.settings import CheckSettings
+from proofs.paper_a.problem import paper_a_problem
+from verify.claims.result import Status
+from verify.claims.runner import check_claims
 from verify.init.schemes import sample_init
-from verify.model.network import paper_a_problem
+from verify.settings import CheckSettings
 
 STEPS = 500
 NET = paper_a_problem().network

@@ -12,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proofs.paper_a.asymptotic import ASYMPTOTIC_CLAIMS, ASYMPTOTIC_MUTATIONS, t_str
-from verify.arith import Enclosure, get_backend
-from verify.certificate import (
+from proofs.paper_a.certificate import (
     Certificate,
     FState,
     NotInF,
@@ -25,14 +24,15 @@ from verify.certificate import (
     state_from_trajectory,
     symbolic_identities,
 )
-from verify.checks.result import Status
-from verify.checks.runner import check_claims
-from verify.checks.settings import CheckSettings
+from proofs.paper_a.geometry import zero_set
+from proofs.paper_a.problem import paper_a_problem
+from verify.arith import Enclosure, get_backend
+from verify.claims.result import Status
+from verify.claims.runner import check_claims
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
-from verify.geometry.paper_a import zero_set
 from verify.init.schemes import sample_init
-from verify.model.network import paper_a_problem
+from verify.settings import CheckSettings
 
 PROBLEM = paper_a_problem()
 NET = PROBLEM.network

@@ -2,10 +2,13 @@
 
 The inits go through one sweep (:mod:`verify.dynamics.sweep`: the float64 batch backend, with
 escalation to Arb, in worker processes when a picklable ``lookup`` of the claims by id is
-given). For each init the runner builds ONE :class:`~verify.checks.claim.Case` holding its
+given). For each init the runner builds ONE :class:`~verify.claims.claim.Case` holding its
 trajectory; every per-init claim reads it, so each GD run happens once whatever the number of
 claims. When a claim is inconclusive on a float64 trajectory, the init is run again on Arb and
-all its claims are checked again there (a lane escalated for that reason says so). Claims of
+all its claims are checked again there (a lane escalated for that reason says so). When a claim
+reads every step (``Claim.every_step``, e.g. a claim of the language), every step is recorded
+(``RecordSchedule`` stride 1) and the inits go through the sweep in blocks of
+:data:`EVERY_STEP_BLOCK`, which bounds the records held at once. Claims of
 scope ``"once"`` run a single time on ``Case(settings, None)``.
 
 Per claim and init the outcome is:
@@ -18,7 +21,7 @@ Per claim and init the outcome is:
   :class:`~verify.errors.UndecidableError`;
 * otherwise the checker's own three-valued outcome.
 
-The counterexample of a :class:`~verify.checks.result.ClaimResult` is the refuted outcome whose
+The counterexample of a :class:`~verify.claims.result.ClaimResult` is the refuted outcome whose
 init has the smallest exact L1 norm (ties: smallest index). Invariant: results depend only on
 ``settings`` and ``inits`` (no wall times, no floats), so ``to_dict()`` is reproducible.
 """
@@ -30,16 +33,18 @@ from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 
-from verify.checks.claim import Case, Claim
-from verify.checks.result import ClaimResult, InitOutcome, Outcome, Status
-from verify.checks.settings import CheckSettings
+from verify.claims.claim import Case, Claim
+from verify.claims.result import ClaimResult, InitOutcome, Outcome, Status
 from verify.dynamics.batch import ENGINE as BATCH_ENGINE
-from verify.dynamics.sweep import Lane, sweep
+from verify.dynamics.schedule import EVERY_STEP
+from verify.dynamics.sweep import Lane, SweepResult, sweep
 from verify.dynamics.trajectory import Trajectory
 from verify.errors import UndecidableError
-from verify.init.schemes import sample_inits
+from verify.papers import CaseSpec
+from verify.settings import CheckSettings
 
 ONCE = "once"
+EVERY_STEP_BLOCK = 256  # inits per sweep when every step is recorded (bounds the records held at once)
 
 
 def _run_one(claim: Claim, case: Case, check_outside: bool) -> Outcome:
@@ -76,25 +81,40 @@ def smallest_refutation(outcomes: Sequence[InitOutcome]) -> InitOutcome | None:
 ESCALATED_FOR_CLAIMS = "a claim was inconclusive on the float64 enclosures"
 
 
-def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside: bool, index: int,
-                traj: Trajectory, lane: Lane) -> tuple[Lane | None, list[Outcome]]:
-    """Every per-init claim on one init's trajectory; an inconclusive claim on a float64
-    trajectory sends the init to Arb and checks again (the new lane is returned then)."""
+def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside: bool, indices: Sequence[int],
+                index: int, traj: Trajectory, lane: Lane) -> tuple[Lane | None, list[Outcome]]:
+    """Every per-init claim on one init's trajectory (``indices`` maps the sweep's lane index to the
+    case index); an inconclusive claim on a float64 trajectory sends the init to Arb and checks again
+    (the new lane is returned then)."""
+    every = any(c.every_step for c in claims)
+
     def on(trajectory: Trajectory) -> list[Outcome]:
-        case = Case(settings, trajectory.theta0, index)
+        case = Case(settings, trajectory.theta0, indices[index], trajectory.problem, every)
         case.__dict__["trajectory"] = trajectory  # the cached property, already computed
         return [_run_one(claim, case, check_outside) for claim in claims]
 
     outcomes = on(traj)
     if lane.engine == BATCH_ENGINE and any(o.status is Status.INCONCLUSIVE for o in outcomes):
-        spec = settings.sweep_spec()
+        spec = settings.sweep_spec(EVERY_STEP if every else None, problem=traj.problem)
         return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), on(spec.engine_run(traj.theta0))
     return None, outcomes
 
 
 def _check_init_by_id(claim_ids: tuple[str, ...], lookup: Callable[[str], Claim], settings: CheckSettings,
-                      check_outside: bool, index: int, traj: Trajectory, lane: Lane) -> tuple[Lane | None, list]:
-    return _check_init([lookup(cid) for cid in claim_ids], settings, check_outside, index, traj, lane)
+                      check_outside: bool, indices: Sequence[int], index: int, traj: Trajectory,
+                      lane: Lane) -> tuple[Lane | None, list]:
+    return _check_init([lookup(cid) for cid in claim_ids], settings, check_outside, indices, index, traj, lane)
+
+
+def _groups(cases: Sequence[CaseSpec], block: int | None = None) -> list[list[CaseSpec]]:
+    """Cases grouped by their (identical) problem object, in order of first appearance (and cut into
+    blocks of at most ``block`` cases)."""
+    groups: dict[int, list[CaseSpec]] = {}
+    for case in cases:
+        groups.setdefault(id(case.problem), []).append(case)
+    if block is None:
+        return list(groups.values())
+    return [g[k:k + block] for g in groups.values() for k in range(0, len(g), block)]
 
 
 def check_claims(
@@ -103,16 +123,17 @@ def check_claims(
     inits: list[tuple[Fraction, ...]] | None = None,
     progress: Callable[[int], None] | None = None,
     *,
+    cases: Sequence[CaseSpec] | None = None,
     check_outside: bool = False,
     lookup: Callable[[str], Claim] | None = None,
     workers: int | None = None,
 ) -> list[ClaimResult]:
-    """Check every claim; per-init claims on ``inits`` (default: ``settings.inits`` samples of
-    ``settings.scheme`` under ``settings.seed``). ``progress(k)`` is called as inits finish.
+    """Check every claim; per-init claims on ``cases`` (default: the paper's
+    :meth:`~verify.papers.Paper.cases`, or ``inits`` on the paper's problem when given).
+    ``progress(k)`` is called as inits finish.
 
-    ``lookup`` (a module-level function mapping a claim id to its claim) lets worker processes
-    find the claims; without it everything runs in this process. ``workers`` defaults to every
-    core.
+    ``lookup`` (a picklable function mapping a claim id to its claim) lets worker processes find
+    the claims; without it everything runs in this process. ``workers`` defaults to every core.
     """
     per_init = [c for c in claims if c.scope != ONCE]
     outcomes: dict[str, list[InitOutcome]] = {c.id: [] for c in claims}
@@ -121,21 +142,38 @@ def check_claims(
             outcomes[claim.id].append(InitOutcome(0, (), _run_one(claim, Case(settings, None, 0), check_outside)))
     engines = None
     if per_init:
-        if inits is None:
-            problem = settings.problem()
-            inits = sample_inits(problem.network, settings.scheme, settings.seed, settings.inits)
+        if cases is None:
+            if inits is None:
+                cases = settings.plugin.cases(settings)
+            else:
+                problem = settings.problem()
+                cases = [CaseSpec(k, problem, tuple(theta)) for k, theta in enumerate(inits)]
         if lookup is None:
-            reduce = partial(_check_init, tuple(per_init), settings, check_outside)
             workers = 1
-        else:
-            reduce = partial(_check_init_by_id, tuple(c.id for c in per_init), lookup, settings, check_outside)
-        result = sweep(settings.sweep_spec(), inits, reduce, workers=workers, progress=progress)
-        for k, (lane, (new_lane, outs)) in enumerate(zip(result.lanes, result.values, strict=True)):
-            result.lanes[k] = new_lane or lane
-            names = tuple(str(q) for q in inits[k])
-            for claim, out in zip(per_init, outs, strict=True):
-                outcomes[claim.id].append(InitOutcome(k, names, out))
-        engines = result.summary()
+        lanes: list[Lane] = []
+        per_case: dict[int, list[Outcome]] = {}
+        done = 0
+        every = any(c.every_step for c in per_init)
+        schedule = EVERY_STEP if every else None
+        for group in _groups(cases, EVERY_STEP_BLOCK if every else None):
+            indices = tuple(c.index for c in group)
+            if lookup is None:
+                reduce = partial(_check_init, tuple(per_init), settings, check_outside, indices)
+            else:
+                reduce = partial(_check_init_by_id, tuple(c.id for c in per_init), lookup, settings, check_outside,
+                                 indices)
+            step = None if progress is None else (lambda k, base=done: progress(base + k))
+            result = sweep(settings.sweep_spec(schedule, problem=group[0].problem), [c.theta0 for c in group], reduce,
+                           workers=workers, progress=step)
+            for case, lane, (new_lane, outs) in zip(group, result.lanes, result.values, strict=True):
+                lanes.append(replace(new_lane or lane, index=case.index))
+                per_case[case.index] = outs
+            done += len(group)
+        for case in sorted(cases, key=lambda c: c.index):
+            names = tuple(str(q) for q in case.theta0)
+            for claim, out in zip(per_init, per_case[case.index], strict=True):
+                outcomes[claim.id].append(InitOutcome(case.index, names, out))
+        engines = SweepResult(sorted(lanes, key=lambda lane: lane.index), []).summary()
     config = settings.to_dict()
     results = []
     for claim in claims:
