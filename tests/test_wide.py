@@ -234,7 +234,7 @@ def test_wide_records_are_packed_and_read_back():
 
 
 def test_engine_choice_and_reason():
-    from verify.model.network import paper_a_problem
+    from proofs.paper_a.problem import paper_a_problem
 
     assert choose(paper_a_problem()).engine == "batch"
     wide, _ = clustered(8, 16, 32, 0)
@@ -308,7 +308,7 @@ def test_broken_float_environment_is_refused_and_escalated(flags, words):
         from verify.arith import fenv
         from verify.dynamics.sweep import SweepSpec, certified_run
         from verify.dynamics.batch import run_batch
-        from verify.model.network import paper_a_problem
+        from proofs.paper_a.problem import paper_a_problem
         print("probe:", fenv.float64_environment())
         try:
             run_batch(paper_a_problem(), [("720", "0", "-720", "0")], 3)
