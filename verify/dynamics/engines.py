@@ -7,7 +7,8 @@ The engines compute the same certified GD (:mod:`verify.dynamics.step`):
   (``benchmarks/bench_batch.py``: 0.77x a plain numpy loop on 10,000 inits);
 * ``"matrix"``: float64 midpoint-radius matrices on the BLAS (:mod:`verify.dynamics.wide`,
   :mod:`verify.arith.midrad`), several inits stacked in one product: for every other size
-  (``benchmarks/bench_wide.py``: about half the speed of a plain numpy GD);
+  (``benchmarks/bench_wide.py``: 0.52x the throughput of a plain numpy GD at m = 100, d = 2,000,
+  n = 400; 0.39x at m = d = n = 256);
 * ``"arb"`` / ``"mpmath"``: arbitrary precision (:func:`verify.dynamics.gd.run_gd`), doubling the
   precision up to ``max_prec`` while a sign is undecided.
 
@@ -46,8 +47,9 @@ BATCH_ENGINE, MATRIX_ENGINE = "batch-f64", "matrix-f64"  # the names results car
 FLOAT64_ENGINES = (BATCH_ENGINE, MATRIX_ENGINE)
 DEFAULT_WIDTH_LIMIT = 2.0**-26  # a wider float64 parameter interval goes to Arb
 # Beyond the unrolled sizes the lane loops (verify.dynamics.batch_loops) beat the matrix engine only
-# with many lanes of small networks (benchmarks/bench_wide.py (f): 2x at 1,152 terms and 256 lanes,
-# 0.4x at 4,352 terms); a block of lanes costs 512 lanes, so fewer inits go to the matrix engine.
+# with many lanes of small networks (benchmarks/bench_wide.py (f), 512 lanes: 2.1x at 270 terms,
+# 2.2x at 1,152 terms, 0.83x at 4,352 terms); a block of lanes costs 512 lanes, so fewer inits go
+# to the matrix engine.
 LOOP_MAX_TERMS = 2048
 
 
