@@ -2,8 +2,11 @@
 
 Deliberately written apart from the engine: plain mpmath ``mp`` numbers at a
 much higher precision, the textbook gradient of the mean loss, and its own
-activation test. Its value differs from the exact iterate by far less than the
-engine's enclosure widths, so "enclosure contains reference" is a real check.
+activation test, one scalar at a time (no arrays, no matrix form, no Arb). Its value
+differs from the exact iterate by far less than the engine's enclosure widths, so
+"enclosure contains reference" is a real check. It reads the data point by point
+(``Dataset.point``), so it serves the compact wide datasets too; its cost is
+``steps x m x n x d`` multiplications at ``prec`` bits.
 """
 
 from __future__ import annotations
@@ -14,20 +17,25 @@ import mpmath
 from mpmath.libmp import to_rational
 
 
+def _q(ctx, v) -> object:
+    q = Fraction(v)
+    return ctx.mpf(q.numerator) / q.denominator
+
+
 def reference_gd(problem, theta0, steps: int, prec: int = 600) -> list[Fraction]:
     ctx = mpmath.MPContext()
     ctx.prec = prec
     net, data = problem.network, problem.data
     m, d, n = net.width, net.dim, data.n
-    th = [ctx.mpf(q.numerator) / q.denominator for q in theta0]
-    eta = ctx.mpf(problem.eta.numerator) / problem.eta.denominator
-    X = [[ctx.mpf(v.numerator) / v.denominator for v in row] for row in data.X]
+    th = [_q(ctx, v) for v in theta0]
+    eta = _q(ctx, problem.eta)
+    X = [[_q(ctx, v) for v in data.point(i)] for i in range(n)]
+    y = [int(v) for v in data.y]
 
     def unpack(th):
         W = [th[j * (d + 1): j * (d + 1) + d] for j in range(m)]
         B = [th[j * (d + 1) + d] for j in range(m)]
-        A = [ctx.mpf(a.numerator) / a.denominator for a in net.output_weights] if net.output_weights else \
-            th[m * (d + 1):]
+        A = [_q(ctx, a) for a in net.output_weights] if net.output_weights else th[m * (d + 1):]
         return W, B, A
 
     for _ in range(steps):
@@ -35,9 +43,9 @@ def reference_gd(problem, theta0, steps: int, prec: int = 600) -> list[Fraction]
         Z = [[B[j] + ctx.fsum(W[j][k] * X[i][k] for k in range(d)) for i in range(n)] for j in range(m)]
         N = [ctx.fsum(A[j] * max(Z[j][i], 0) for j in range(m)) for i in range(n)]
         if net.loss == "exponential":
-            g = [-ctx.exp(-data.y[i] * N[i]) * data.y[i] / n for i in range(n)]
+            g = [-ctx.exp(-y[i] * N[i]) * y[i] / n for i in range(n)]
         else:
-            g = [-data.y[i] / (1 + ctx.exp(data.y[i] * N[i])) / n for i in range(n)]
+            g = [-y[i] / (1 + ctx.exp(y[i] * N[i])) / n for i in range(n)]
         grad = []
         for j in range(m):
             act = [Z[j][i] > 0 for i in range(n)]
@@ -47,3 +55,29 @@ def reference_gd(problem, theta0, steps: int, prec: int = 600) -> list[Fraction]
             grad += [ctx.fsum(g[i] * max(Z[j][i], 0) for i in range(n)) for j in range(m)]
         th = [t - eta * gk for t, gk in zip(th, grad, strict=True)]
     return [Fraction(*to_rational(ctx.mpf(t)._mpf_)) for t in th]
+
+
+def reference_patterns(problem, theta0, steps: int, prec: int = 600) -> list[str]:
+    """The activation pattern (neuron-major bits, ``z > 0``) of every step ``0 .. steps``."""
+    out = []
+    theta = list(theta0)
+    for t in range(steps + 1):
+        if t:
+            theta = reference_gd(problem, theta, 1, prec)
+        out.append(_pattern(problem, theta, prec))
+    return out
+
+
+def _pattern(problem, theta, prec) -> str:
+    ctx = mpmath.MPContext()
+    ctx.prec = prec
+    net, data = problem.network, problem.data
+    d = net.dim
+    bits = []
+    for j in range(net.width):
+        w = [_q(ctx, v) for v in theta[j * (d + 1): j * (d + 1) + d]]
+        b = _q(ctx, theta[j * (d + 1) + d])
+        for i in range(data.n):
+            z = b + ctx.fsum(wk * _q(ctx, xk) for wk, xk in zip(w, data.point(i), strict=True))
+            bits.append("1" if z > 0 else "0")
+    return "".join(bits)

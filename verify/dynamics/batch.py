@@ -36,7 +36,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from verify.arith import Backend, get_backend
+from verify.arith import Backend, fenv, get_backend
 from verify.arith.f64 import enclose
 from verify.dynamics import batch_layout as bl
 from verify.dynamics.batch_codegen import step_kernels
@@ -242,7 +242,9 @@ def run_batch(
     ``inits`` is a sequence of exact parameter vectors (anything :func:`verify.exact.to_exact`
     takes) or a float64 array of shape ``(L, p)`` whose doubles are the exact values. ``kernel``
     picks the step kernels (:func:`verify.dynamics.batch_codegen.step_kernels`): unrolled for the
-    shape, loops, or ``"auto"`` (unrolled while small).
+    shape, loops, or ``"auto"`` (unrolled while small). Raises
+    :class:`~verify.arith.fenv.UnsafeFloatEnvironment` when this process's floating-point
+    environment breaks the float64 assumptions (the sweep then escalates every lane).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InvalidArgument("steps", steps, "must be a non-negative integer")
@@ -250,6 +252,7 @@ def run_batch(
             not 0 < width_limit < float("inf"):
         raise InvalidArgument("width_limit", width_limit, "must be a positive finite number")
     net, data = problem.network, problem.data
+    fenv.require_float64()  # round-to-nearest, subnormals kept, libm within its bound: else refuse
     if data.n > 2**53:  # the loss divides by n in doubles (verify.arith.f64.div_int)
         raise InvalidArgument("data", f"{data.n} points", "must hold at most 2**53 points")
     theta0, lo, hi = _enter(problem, inits)

@@ -5,7 +5,8 @@ only touch the lane-blocked arrays ``X, F`` of :mod:`verify.dynamics.batch_layou
 to few lanes, or on few steps, is done here with plain loops. :mod:`~verify.dynamics.batch_codegen`
 copies this source into every kernel module it compiles (:data:`PASSES`), which numba caches
 under a name hashing all of it, so a cached pass never outlives a change to it or to its
-arithmetic. Rows come from ``H``, the layout's :meth:`~verify.dynamics.batch_layout.Layout.header`.
+arithmetic. Rows come from ``H``, the layout's :meth:`~verify.dynamics.batch_layout.Layout.header`,
+read by field name (``H[H_STATUS]``).
 
 * :func:`record` stores ``theta_t`` and ``L(theta_t) = (1/n) sum_i l(y_i N(x_i))`` of every
   running lane on a scheduled step, and appends those of each lane whose pattern just changed
@@ -24,14 +25,27 @@ import math
 from numba import njit
 
 from verify.arith.f64 import add, div_int, exp_span, log1p
-from verify.dynamics.batch_layout import NONFINITE
+from verify.dynamics.batch_layout import (  # noqa: F401 - the header fields, also emitted into kernel modules
+    H_ALIVE,
+    H_CHANGED,
+    H_E0,
+    H_FAIL_AT,
+    H_FROZEN0,
+    H_M,
+    H_N,
+    H_P,
+    H_SIGN00,
+    H_SPAN0,
+    H_STATUS,
+    NONFINITE,
+)
 
 PASSES = ("_park", "record", "settle")  # compiled in each kernel module
 
 
 @njit(nogil=True)
 def _park(H, X, F, bk, lane):  # pragma: no cover - compiled
-    m, n, p, sign00, frozen0 = int(H[0]), int(H[1]), int(H[4]), int(H[9]), int(H[10])
+    m, n, p, sign00, frozen0 = int(H[H_M]), int(H[H_N]), int(H[H_P]), int(H[H_SIGN00]), int(H[H_FROZEN0])
     for q in range(2 * p):
         X[bk, q, lane] = 1.0
     for a in range(m * n):
@@ -53,8 +67,8 @@ def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lan
     ``changes[block]`` counts each block's changed lanes (blocks with none are skipped unless
     ``scheduled``). Returns the number of lanes stopped (their exponential overflowed) and ``used``.
     """
-    n, p, e0, span0 = int(H[1]), int(H[4]), int(H[5]), int(H[6])
-    alive_row, changed_row, status_row = int(H[11]), int(H[12]), int(H[13])
+    n, p, e0, span0 = int(H[H_N]), int(H[H_P]), int(H[H_E0]), int(H[H_SPAN0])
+    alive_row, changed_row, status_row = int(H[H_ALIVE]), int(H[H_CHANGED]), int(H[H_STATUS])
     blocks, block = X.shape[0], X.shape[2]
     L = fail_step.shape[0]
     stopped = 0
@@ -109,7 +123,7 @@ def settle(t, H, X, F, fail_step, fail_at):  # pragma: no cover - compiled
 
     A ``NONFINITE`` stop found while finishing step ``t - 1`` failed at ``t - 1``; the others at ``t``.
     """
-    fail_row, status_row = int(H[8]), int(H[13])
+    fail_row, status_row = int(H[H_FAIL_AT]), int(H[H_STATUS])
     block = X.shape[2]
     for k in range(fail_step.shape[0]):
         bk, lane = k // block, k % block

@@ -115,10 +115,22 @@ class Layout:
         return self.alive + 3
 
     def header(self) -> list[float]:
-        """The shape and the first row of each kind, for the loop kernels (:mod:`verify.dynamics.batch_loops`),
-        which index rows as above: ``lo(q) = q``, ``hi(q) = p + q``, ``e(i) = e(0) + i``, ``span(i) = span(0) + i``,
-        ``z_lo(j, i) = z_lo(0, 0) + 2 (j n + i)``, ``act(j, i) = j n + i``, ``sign0(j, i) = sign0(0, 0) + j n + i``,
-        ``frozen(j) = frozen(0) + j``."""
-        return [float(v) for v in (self.m, self.n, self.d, self.trains, self.p, self.e(0), self.span(0),
-                                   self.z_lo(0, 0), self.fail_at, self.sign0(0, 0), self.frozen(0), self.alive,
-                                   self.changed, self.status, self.x_rows, self.f_rows)]
+        """The shape and the first row of each kind, in the order of :data:`HEADER_FIELDS`, for the
+        kernels that index rows at run time (:mod:`verify.dynamics.batch_loops`,
+        :mod:`verify.dynamics.batch_kernel`), which read field ``f`` as ``H[H_F]`` (for example
+        ``H[H_X_ROWS]``) and rows as above: ``lo(q) = q``, ``hi(q) = p + q``, ``e(i) = e(0) + i``,
+        ``span(i) = span(0) + i``, ``z_lo(j, i) = z_lo(0, 0) + 2 (j n + i)``, ``act(j, i) = j n + i``,
+        ``sign0(j, i) = sign0(0, 0) + j n + i``, ``frozen(j) = frozen(0) + j``."""
+        values = {"m": self.m, "n": self.n, "d": self.d, "trains": self.trains, "p": self.p, "e0": self.e(0),
+                  "span0": self.span(0), "z0": self.z_lo(0, 0), "fail_at": self.fail_at, "sign00": self.sign0(0, 0),
+                  "frozen0": self.frozen(0), "alive": self.alive, "changed": self.changed, "status": self.status,
+                  "x_rows": self.x_rows, "f_rows": self.f_rows}
+        return [float(values[name]) for name in HEADER_FIELDS]
+
+
+HEADER_FIELDS = ("m", "n", "d", "trains", "p", "e0", "span0", "z0", "fail_at", "sign00", "frozen0", "alive",
+                 "changed", "status", "x_rows", "f_rows")
+# H_M = 0, H_N = 1, ...: the position of each field in the header (module constants, so numba folds them)
+H_M, H_N, H_D, H_TRAINS, H_P, H_E0, H_SPAN0, H_Z0, H_FAIL_AT, H_SIGN00, H_FROZEN0, H_ALIVE, H_CHANGED, H_STATUS, \
+    H_X_ROWS, H_F_ROWS = range(len(HEADER_FIELDS))
+HEADER_NAMES = tuple(f"H_{name.upper()}" for name in HEADER_FIELDS)

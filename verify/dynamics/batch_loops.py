@@ -4,14 +4,22 @@
 numba cannot compile in reasonable time beyond a few hundred terms. These kernels compute the
 same step with loops over neurons ``j``, points ``i`` and inputs ``k`` outside, and one short
 loop over the lanes of a block innermost (which the compiler vectorizes), so one compilation
-serves every shape. They read the shape, the rows and the constants from ``C``:
-``C[:16]`` is :meth:`~verify.dynamics.batch_layout.Layout.header` (``keep_z`` set, so every
-``z_ji`` has rows), then the loss (1 for logistic), the data ``x_ik`` (lower ends, then upper
-ends, ``n * d`` each), the labels ``y_i``, the fixed output weights (lower, upper; ``m`` each) and
-``eta / n`` (lower, upper). The mathematics is that of :mod:`verify.dynamics.batch`, with the
-arithmetic of :mod:`verify.arith.f64`; ``start`` / ``advance`` have the signature and results of
-the generated kernels. The step factors ``G_i`` overwrite the exponentials in the ``e``/``span``
-rows once read, and the outputs ``N(x_i)`` accumulate there before becoming the next arguments.
+serves every shape. They read the shape, the rows and the constants from ``C``, by name:
+``C[H_M]``, ``C[H_X_ROWS]``, ... is :meth:`~verify.dynamics.batch_layout.Layout.header` (``keep_z``
+set, so every ``z_ji`` has rows), ``C[C_LOSS]`` the loss (1 for logistic), and from ``C[C_DATA]``
+on the data ``x_ik`` (lower ends, then upper ends, ``n * d`` each), the labels ``y_i``, the fixed
+output weights (lower, upper; ``m`` each) and ``eta / n`` (lower, upper). The mathematics is that
+of :mod:`verify.dynamics.batch`, with the arithmetic of :mod:`verify.arith.f64`; ``start`` /
+``advance`` have the signature and results of the generated kernels. The step factors ``G_i``
+overwrite the exponentials in the ``e``/``span`` rows once read, and the outputs ``N(x_i)``
+accumulate there before becoming the next arguments.
+
+Kept beside the matrix engine (:mod:`verify.dynamics.wide`) because it is faster for many lanes of
+small networks (at least a block of 512 lanes: a block costs 512 lanes however few are used):
+``benchmarks/bench_wide.py`` section (f), per lane-step with 512 lanes, one BLAS thread:
+m = 3, d = 2, n = 30: 9.0 us against 19.3 us on the matrix engine; m = 4, d = 8, n = 32: 23 us
+against 51 us. From m = 8, d = 16, n = 32 (4,352 terms) on the matrix engine is faster (83 us
+against 69 us), and for a single lane always.
 """
 
 from __future__ import annotations
@@ -20,9 +28,33 @@ import numpy as np
 from numba import njit
 
 from verify.arith.f64 import add, add_if, exp_span, logistic_weight, mul, mul_pos, select, up
-from verify.dynamics.batch_layout import AMBIGUOUS, BLOCK, COMPLETE, NONFINITE, TOO_WIDE
+from verify.dynamics.batch_layout import (  # noqa: F401 - the header fields, also emitted into kernel modules
+    AMBIGUOUS,
+    BLOCK,
+    COMPLETE,
+    H_ALIVE,
+    H_CHANGED,
+    H_D,
+    H_E0,
+    H_F_ROWS,
+    H_FAIL_AT,
+    H_FROZEN0,
+    H_M,
+    H_N,
+    H_P,
+    H_SIGN00,
+    H_SPAN0,
+    H_STATUS,
+    H_TRAINS,
+    H_X_ROWS,
+    H_Z0,
+    HEADER_FIELDS,
+    NONFINITE,
+    TOO_WIDE,
+)
 
-HEADER = 17  # Layout.header() and the loss flag
+C_LOSS = len(HEADER_FIELDS)  # after Layout.header(): 1.0 for the logistic loss
+C_DATA = C_LOSS + 1  # then the data, labels, output weights and eta / n (see the module doc)
 
 
 @njit(nogil=True)
@@ -37,7 +69,7 @@ def advance(X, F, C, limit, changes):  # pragma: no cover - compiled
 
 @njit(nogil=True)
 def _step(X, F, C, limit, changes, first):  # pragma: no cover - compiled
-    x_rows, f_rows = int(C[14]), int(C[15])
+    x_rows, f_rows = int(C[H_X_ROWS]), int(C[H_F_ROWS])
     code = np.empty(BLOCK, np.int64)
     fidx = np.empty(BLOCK)
     chg = np.empty(BLOCK, np.bool_)
@@ -52,7 +84,7 @@ def _step(X, F, C, limit, changes, first):  # pragma: no cover - compiled
         if not first:
             _finish(X, F, C, limit, ox, of, code, on, g)
         _forward(X, F, C, ox, of, first, code, fidx, chg)
-        alive, changed, status, fail_at = int(C[11]), int(C[12]), int(C[13]), int(C[8])
+        alive, changed, status, fail_at = int(C[H_ALIVE]), int(C[H_CHANGED]), int(C[H_STATUS]), int(C[H_FAIL_AT])
         block_changed = 0
         for lane in range(BLOCK):
             live = F[of + alive * BLOCK + lane] != 0
@@ -73,10 +105,10 @@ def _step(X, F, C, limit, changes, first):  # pragma: no cover - compiled
 @njit(nogil=True)
 def _finish(X, F, C, limit, ox, of, code, on, g):  # pragma: no cover - compiled
     """Step factors ``G_i`` (in the e/span rows), the update of every parameter, the width check."""
-    m, n, d, trains, p = int(C[0]), int(C[1]), int(C[2]), C[3] != 0, int(C[4])
-    e0, span0, z0, frozen0 = int(C[5]), int(C[6]), int(C[7]), int(C[10])
-    logistic = C[16] != 0
-    xs = HEADER + 2 * n * d
+    m, n, d, trains, p = int(C[H_M]), int(C[H_N]), int(C[H_D]), C[H_TRAINS] != 0, int(C[H_P])
+    e0, span0, z0, frozen0 = int(C[H_E0]), int(C[H_SPAN0]), int(C[H_Z0]), int(C[H_FROZEN0])
+    logistic = C[C_LOSS] != 0
+    xs = C_DATA + 2 * n * d
     ys, a0, st = xs, xs + n, xs + n + 2 * m
     B = BLOCK
     for i in range(n):
@@ -105,8 +137,8 @@ def _finish(X, F, C, limit, ox, of, code, on, g):  # pragma: no cover - compiled
             gl[:] = 0.0
             gh[:] = 0.0
             for i in range(n):
-                cl = C[ys + i] * (C[HEADER + i * d + k] if k < d else 1.0)
-                ch = C[ys + i] * (C[HEADER + n * d + i * d + k] if k < d else 1.0)
+                cl = C[ys + i] * (C[C_DATA + i * d + k] if k < d else 1.0)
+                ch = C[ys + i] * (C[C_DATA + n * d + i * d + k] if k < d else 1.0)
                 cl, ch = min(cl, ch), max(cl, ch)  # y_i = +-1: exact
                 ar, er, sr = of + (j * n + i) * B, ox + (e0 + i) * B, ox + (span0 + i) * B
                 for lane in range(B):
@@ -144,9 +176,10 @@ def _finish(X, F, C, limit, ox, of, code, on, g):  # pragma: no cover - compiled
 @njit(nogil=True)
 def _forward(X, F, C, ox, of, first, code, fidx, chg):  # pragma: no cover - compiled
     """Pre-activations (z rows), the certified pattern, the first undecided sign, the next arguments."""
-    m, n, d, trains, p = int(C[0]), int(C[1]), int(C[2]), C[3] != 0, int(C[4])
-    e0, span0, z0, sign00, frozen0 = int(C[5]), int(C[6]), int(C[7]), int(C[9]), int(C[10])
-    xs = HEADER + 2 * n * d
+    m, n, d, trains, p = int(C[H_M]), int(C[H_N]), int(C[H_D]), C[H_TRAINS] != 0, int(C[H_P])
+    e0, span0, z0 = int(C[H_E0]), int(C[H_SPAN0]), int(C[H_Z0])
+    sign00, frozen0 = int(C[H_SIGN00]), int(C[H_FROZEN0])
+    xs = C_DATA + 2 * n * d
     ys, a0 = xs, xs + n
     B = BLOCK
     for j in range(m):
@@ -156,7 +189,7 @@ def _forward(X, F, C, ox, of, first, code, fidx, chg):  # pragma: no cover - com
             for lane in range(B):
                 X[zl + lane], X[zh + lane] = X[ox + b * B + lane], X[ox + (p + b) * B + lane]
             for k in range(d):
-                cl, ch = C[HEADER + i * d + k], C[HEADER + n * d + i * d + k]
+                cl, ch = C[C_DATA + i * d + k], C[C_DATA + n * d + i * d + k]
                 w = j * (d + 1) + k
                 for lane in range(B):
                     tl, th = mul(cl, ch, X[ox + w * B + lane], X[ox + (p + w) * B + lane])

@@ -1,5 +1,14 @@
 """Compile one certified GD step of a given network shape to straight-line Python.
 
+Kept for the tiniest networks only (paper A): :func:`verify.dynamics.gd.run_gd` uses it up to
+:data:`~verify.dynamics.gd.COMPILED_MAX_TERMS` terms and the matrix step of
+:mod:`verify.dynamics.step` beyond, because there the matrix step is faster and this one does not
+scale (its source grows like ``width x points x d``: 2.4 s for 20 steps at m = 16, d = 64,
+n = 64 and a ``RecursionError`` at m = 32, d = 128, n = 128). Measured in
+``benchmarks/bench_wide.py`` (c), per step on Arb at 128 bits: paper A (2 neurons, 2 points in R)
+10 us against 182 us for the matrix step; m = 4, d = 4, n = 8: 127 us against 245 us; at
+m = 16, d = 64, n = 64 the matrix step is 42x faster (b).
+
 The interpreter-level loops over neurons, points and coordinates cost more than the
 ball arithmetic itself for small networks, so :func:`compile_step` unrolls them for
 the problem's shape and folds its exact constants: a coefficient of +1 / -1 becomes an

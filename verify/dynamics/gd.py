@@ -7,7 +7,7 @@ or ``log(1 + exp(-z))`` (logistic). With ``z_ij = <w_j, x_i> + b_j`` and
     dL/dw_j = a_j sum_i g_i [z_ij > 0] x_i,   dL/db_j = a_j sum_i g_i [z_ij > 0],
     dL/da_j = sum_i g_i relu(z_ij)            (when the output layer trains).
 
-Every step certifies the sign of every ``z_ij``. A neuron that has never been
+Every step (:mod:`verify.dynamics.step`) certifies the sign of every ``z_ij``. A neuron that has never been
 active keeps its exact initial parameters (its gradient is exactly zero), so its
 pattern is decided in exact rational arithmetic — which is how an initial
 pre-activation of exactly 0 is certified inactive. Any other enclosure of a
@@ -20,16 +20,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
+import numpy as np
+
 from verify.arith import Backend, get_backend
+from verify.arith.arrays import get_arithmetic
 from verify.arith.base import check_prec
 from verify.dynamics.compile import Ambiguous, compile_step
 from verify.dynamics.pattern import pattern_string
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import COMPLETE, INCONCLUSIVE, StepRecord, Trajectory
+from verify.dynamics.wide import AMBIGUOUS, NONFINITE, Monitor, exact_inits, run_matrix
 from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
 Progress = Callable[[int], None]
+KERNELS = ("auto", "matrix", "compiled")
+# The straight-line step of verify.dynamics.compile beats the matrix step on Arb for the tiniest
+# networks only (benchmarks/bench_wide.py (c), per step at 128 bits, median of 5: 8 terms (paper A)
+# 10 us against 182 us; 27 terms 31 against 157; 60 terms 52 against 196; 160 terms 127 against
+# 245), and cannot compile large ones (2.4 s for 20 steps at 66,560 terms; RecursionError beyond).
+COMPILED_MAX_TERMS = 160
 
 
 def exact_preactivations(problem: Problem, theta: Sequence[Fraction]) -> list[list[Fraction]]:
@@ -93,9 +103,14 @@ class _Kernel:
             P = P_next
 
 
+def compiled_terms(problem: Problem) -> int:
+    """``width x points x (d + 1)``: the size of the straight-line step :mod:`verify.dynamics.compile` writes."""
+    return problem.network.width * problem.data.n * (problem.data.d + 1)
+
+
 def run_gd(
     problem: Problem,
-    theta0: Sequence[object],
+    theta0: Sequence[object] | np.ndarray,
     steps: int,
     *,
     backend: str | Backend = "arb",
@@ -103,34 +118,58 @@ def run_gd(
     max_prec: int = 1024,
     schedule: RecordSchedule | None = None,
     progress: Progress | None = None,
+    monitor: Monitor | None = None,
+    kernel: str = "auto",
 ) -> Trajectory:
     """Run ``steps`` certified GD steps from exact ``theta0``, escalating precision.
 
     Returns a :class:`Trajectory` whose status is ``complete`` (every step's
     pattern certified) or ``inconclusive`` (with the failing step and every
-    precision tried).
+    precision tried). The step is the matrix step of :mod:`verify.dynamics.step` in the
+    backend's array arithmetic (:func:`verify.arith.arrays.get_arithmetic`), for any size; networks
+    of at most :data:`COMPILED_MAX_TERMS` terms (paper A) run on the straight-line step of
+    :mod:`verify.dynamics.compile` instead (``kernel="auto"``; ``"matrix"`` or ``"compiled"`` force
+    one). ``monitor`` (matrix step only) is called once per step (:data:`verify.dynamics.wide.Monitor`).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InvalidArgument("steps", steps, "must be a non-negative integer")
-    theta = problem.network.check_params(theta0)
-    be = get_backend(backend, prec) if isinstance(backend, str) else backend.with_prec(prec)
+    if kernel not in KERNELS:
+        raise InvalidArgument("kernel", kernel, f"must be one of {list(KERNELS)}")
+    name = backend if isinstance(backend, str) else backend.name
+    be = get_backend(name, prec) if isinstance(backend, str) else backend.with_prec(prec)
     check_prec(max_prec)
+    compiled = kernel == "compiled" or (kernel == "auto" and monitor is None
+                                        and compiled_terms(problem) <= COMPILED_MAX_TERMS)
+    if compiled:
+        theta = problem.network.check_params(theta0)
+    else:
+        theta = exact_inits(problem, [theta0] if not isinstance(theta0, np.ndarray) else theta0[None, :])[0]
     keep = (schedule or RecordSchedule()).steps(steps)
     tried: list[int] = []
     p = be.prec
     while True:
         be = be.with_prec(p)
         tried.append(p)
-        traj = Trajectory(problem, theta, be, steps, precisions_tried=tuple(tried))
-        try:
-            with be.working_precision():
-                _Kernel(problem, be).run(theta, steps, keep, progress, traj.records, traj.phases)
-            traj.status = COMPLETE
-            return traj
-        except Ambiguous as amb:
-            if 2 * p > max_prec:
-                traj.status = INCONCLUSIVE
-                traj.failed_step = amb.step
-                traj.reason = f"{amb.what} undecided at step {amb.step} at every precision tried {tried} bits"
+        if compiled:
+            traj = Trajectory(problem, theta, be, steps, precisions_tried=tuple(tried))
+            try:
+                with be.working_precision():
+                    _Kernel(problem, be).run(theta, steps, keep, progress, traj.records, traj.phases)
+                traj.status = COMPLETE
                 return traj
-            p *= 2
+            except Ambiguous as amb:
+                failed, what = amb.step, amb.what
+        else:
+            ar = get_arithmetic(name, p)
+            run = run_matrix(problem, theta, steps, ar, schedule=schedule, monitor=monitor, progress=progress)
+            traj = run.trajectory(0, backend=be, precisions_tried=tuple(tried))
+            lane = run.lanes[0]
+            if lane.completed or lane.status not in (AMBIGUOUS, NONFINITE):
+                return traj
+            failed, what = lane.fail_step, lane.what
+        if 2 * p > max_prec:
+            traj.status = INCONCLUSIVE
+            traj.failed_step = failed
+            traj.reason = f"{what} undecided at step {failed} at every precision tried {tried} bits"
+            return traj
+        p *= 2

@@ -1,15 +1,17 @@
 """Certified GD over a batch of inits: per-init trajectories in, per-init results out.
 
 :func:`sweep` splits the inits into chunks and runs them in worker processes (both cores by
-default). With the ``"batch"`` engine a chunk runs on the float64 batch backend
-(:mod:`verify.dynamics.batch`) and every lane it cannot certify to the end (an undecided sign,
-an overflow, an interval wider than the width limit) is *escalated*: run again from its exact
-init by the arbitrary-precision engine (:func:`verify.dynamics.gd.run_gd` on Arb, which itself
-doubles its precision before it gives up). With ``"arb"`` or ``"mpmath"`` every init runs on
-that engine. Each init's trajectory is handed to
-``reduce(index, trajectory, lane)`` in the worker, and only what ``reduce`` returns (it must be
-picklable) comes back, in index order, with a :class:`Lane` saying which engine certified it and
-why it was escalated.
+default). The engine is chosen per problem by :func:`verify.dynamics.engines.choose`
+(``"auto"``), or named: with ``"batch"`` a chunk runs on the float64 lane kernels
+(:mod:`verify.dynamics.batch`), with ``"matrix"`` on float64 interval matrices with the chunk's
+inits stacked (:mod:`verify.dynamics.wide`); every lane a float64 engine cannot certify to the end
+(an undecided sign, an overflow, an interval wider than the width limit, or a floating-point
+environment that breaks its assumptions) is *escalated*: run again from its exact init by the
+arbitrary-precision engine (:func:`verify.dynamics.gd.run_gd` on Arb, which itself doubles its
+precision before it gives up). With ``"arb"`` or ``"mpmath"`` every init runs on that engine.
+Each init's trajectory is handed to ``reduce(index, trajectory, lane)`` in the worker, and only
+what ``reduce`` returns (it must be picklable) comes back, in index order, with a :class:`Lane`
+saying which engine certified it, why that engine was chosen, and why it was escalated.
 
 Invariant: the results depend on the inits and the settings only, not on the number of workers
 or on how the inits were chunked (each lane's arithmetic is independent of the other lanes').
@@ -26,16 +28,19 @@ from fractions import Fraction
 from typing import Any, Generic, TypeVar
 
 from verify.arith import BACKENDS
+from verify.arith.arrays import get_arithmetic
 from verify.dynamics import batch as bt
+from verify.dynamics import engines as eng
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import Trajectory
 from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
-BATCH = "batch"
+BATCH = eng.BATCH
 MIN_BATCH_CHUNK = 2048
-ENGINES = (BATCH, *sorted(BACKENDS))
+ENGINES = (BATCH, eng.AUTO, eng.MATRIX, *sorted(BACKENDS))
+MATRIX_STACK_BYTES = 2**26  # the matrix engine stacks inits up to about this many bytes of parameters
 R = TypeVar("R")
 Reduce = Callable[[int, Trajectory, "Lane"], Any]
 
@@ -45,8 +50,9 @@ class Lane:
     """How init ``index`` was run: the engine whose trajectory it got, and why it was escalated."""
 
     index: int
-    engine: str  # "batch-f64", "arb" or "mpmath"
-    escalated: str | None = None  # why the batch backend handed it on (None: it did not)
+    engine: str  # "batch-f64", "matrix-f64", "arb" or "mpmath"
+    escalated: str | None = None  # why a float64 engine handed it on (None: it did not)
+    chosen: str | None = None  # why the sweep started it on the engine it chose
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,12 @@ class SweepSpec:
 
     @property
     def escalation_backend(self) -> str:
-        """The arbitrary-precision engine a batch lane is handed to."""
-        return "arb" if self.engine == BATCH else self.engine
+        """The arbitrary-precision engine a float64 lane is handed to."""
+        return self.engine if self.engine in BACKENDS else "arb"
+
+    def choice(self, lanes: int = 1) -> eng.EngineChoice:
+        """The engine this spec starts each of ``lanes`` inits on, and why."""
+        return eng.choose(self.problem, self.engine, lanes)
 
     def engine_run(self, theta0: Sequence[Fraction]) -> Trajectory:
         """One init on the arbitrary-precision engine."""
@@ -95,23 +105,55 @@ class SweepResult(Generic[R]):
 
 
 def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
-              reduce: Reduce) -> list[tuple[Lane, Any]]:
-    """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process."""
+              reduce: Reduce, lanes: int | None = None) -> list[tuple[Lane, Any]]:
+    """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process.
+    ``lanes``: the size of the whole sweep, which the engine choice depends on (default: this chunk)."""
     out = []
-    if spec.engine != BATCH:
+    choice = spec.choice(len(inits) if lanes is None else lanes)
+    refusal = eng.float64_refusal() if choice.engine in (eng.BATCH, eng.MATRIX) else None
+    if choice.engine in BACKENDS or refusal:
         for k, theta0 in enumerate(inits):
-            lane = Lane(start + k, spec.engine)
+            engine = spec.escalation_backend
+            lane = Lane(start + k, engine, refusal, choice.reason)
             out.append((lane, reduce(start + k, spec.engine_run(theta0), lane)))
         return out
-    batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
-    for k in range(len(batch)):
-        if batch.completed(k):
-            lane, traj = Lane(start + k, bt.ENGINE), batch.trajectory(k, spec.prec)
-        else:
-            lane, traj = Lane(start + k, spec.escalation_backend, batch.escalation_reason(k)), \
-                spec.engine_run(batch.init(k))
-        out.append((lane, reduce(start + k, traj, lane)))
+    if choice.engine == eng.BATCH:
+        batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+        for k in range(len(batch)):
+            if batch.completed(k):
+                lane, traj = Lane(start + k, bt.ENGINE, None, choice.reason), batch.trajectory(k, spec.prec)
+            else:
+                lane, traj = Lane(start + k, spec.escalation_backend, batch.escalation_reason(k), choice.reason), \
+                    spec.engine_run(batch.init(k))
+            out.append((lane, reduce(start + k, traj, lane)))
+        return out
+    stack = matrix_stack(spec.problem)
+    for a in range(0, len(inits), stack):
+        run = run_matrix_f64(spec, inits[a:a + stack])
+        for k, result in enumerate(run.lanes):
+            index = start + a + k
+            if result.completed:
+                lane = Lane(index, eng.MATRIX_ENGINE, None, choice.reason)
+                traj = run.trajectory(k, backend=eng._arb_reader(), engine=eng.MATRIX_ENGINE, precisions_tried=(53,))
+            else:
+                lane = Lane(index, spec.escalation_backend, result.reason, choice.reason)
+                traj = spec.engine_run(inits[a + k])
+            out.append((lane, reduce(index, traj, lane)))
     return out
+
+
+def matrix_stack(problem: Problem) -> int:
+    """How many inits the matrix engine stacks in one product: about :data:`MATRIX_STACK_BYTES` of
+    parameters (1 for networks of more than 4 million parameters)."""
+    return max(1, MATRIX_STACK_BYTES // (16 * problem.network.n_params))
+
+
+def run_matrix_f64(spec: SweepSpec, inits: Sequence[Sequence[Fraction]]):
+    """The float64 matrix engine on ``inits``, stacked (:func:`verify.dynamics.wide.run_matrix`)."""
+    from verify.dynamics.wide import run_matrix
+
+    return run_matrix(spec.problem, inits, spec.steps, get_arithmetic("f64"), schedule=spec.schedule,
+                      width_limit=spec.width_limit)
 
 
 def certified_run(spec: SweepSpec, theta0: Sequence[object]) -> tuple[Lane, Trajectory]:
@@ -146,26 +188,32 @@ def sweep(
         raise InvalidArgument("workers", workers, "must be a positive integer")
     inits = [spec.problem.network.check_params(theta, f"inits[{k}]") for k, theta in enumerate(inits)]
     n = len(inits)
-    if spec.engine == BATCH:  # chunks of at least MIN_BATCH_CHUNK lanes keep the per-step overhead small
+    engine = spec.choice(n).engine
+    batched = engine == BATCH
+    if batched:  # chunks of at least MIN_BATCH_CHUNK lanes keep the per-step overhead small
         pieces = max(workers, min(workers * 4, n // MIN_BATCH_CHUNK))
     else:
         pieces = workers * 16
-    pieces = min(n, pieces) or 1
-    bounds = [(n * k // pieces, n * (k + 1) // pieces) for k in range(pieces)]
+    # the matrix engine's stacks start at multiples of its stack size, whatever the chunks: the
+    # products (and so the enclosures) of a lane then never depend on the number of workers
+    unit = matrix_stack(spec.problem) if engine == eng.MATRIX else 1
+    units = -(-n // unit)
+    pieces = min(units, pieces) or 1
+    bounds = [(min(n, unit * (units * k // pieces)), min(n, unit * (units * (k + 1) // pieces))) for k in range(pieces)]
     bounds = [(a, b) for a, b in bounds if b > a]
-    if spec.engine == BATCH:
+    if batched:
         bt.step_kernels(spec.problem)  # compile (or load) once here, so forked workers inherit it
     results: list[tuple[Lane, Any]] = []
     done = 0
     if workers == 1 or len(bounds) <= 1:
         for a, b in bounds:
-            results += run_chunk(spec, a, inits[a:b], reduce)
+            results += run_chunk(spec, a, inits[a:b], reduce, n)
             done += b - a
             if progress is not None:
                 progress(done)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_chunk, spec, a, inits[a:b], reduce): b - a for a, b in bounds}
+            futures = {pool.submit(run_chunk, spec, a, inits[a:b], reduce, n): b - a for a, b in bounds}
             for future in as_completed(futures):
                 results += future.result()
                 done += futures[future]

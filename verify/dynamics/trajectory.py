@@ -15,20 +15,39 @@ from fractions import Fraction
 from typing import Any
 
 from verify.arith import Backend, Enclosure
+from verify.dynamics.records import PackedParams
 from verify.model.network import Problem
 
 COMPLETE = "complete"
 INCONCLUSIVE = "inconclusive"
 
 
-@dataclass(frozen=True)
 class StepRecord:
-    """Enclosures of ``theta_t`` and ``L(theta_t)``, and the certified pattern."""
+    """Enclosures of ``theta_t`` and ``L(theta_t)``, and the certified pattern.
 
-    t: int
-    theta: tuple[Any, ...]
-    loss: Any
-    pattern: str
+    ``theta`` is given as a tuple of scalar enclosures (small networks) or as
+    :class:`~verify.dynamics.records.PackedParams` (any network: compact arrays); :attr:`theta`
+    always reads as the tuple, built on first use, and :attr:`params` as the packed arrays when
+    there are some. ``pattern`` is a string, or a :class:`~verify.dynamics.pattern.PackedPattern`.
+    """
+
+    __slots__ = ("t", "_theta", "params", "loss", "pattern")
+
+    def __init__(self, t: int, theta: tuple[Any, ...] | PackedParams, loss: Any, pattern: Any) -> None:
+        self.t = t
+        self.params = theta if isinstance(theta, PackedParams) else None
+        self._theta = None if isinstance(theta, PackedParams) else tuple(theta)
+        self.loss = loss
+        self.pattern = pattern
+
+    @property
+    def theta(self) -> tuple[Any, ...]:
+        if self._theta is None:
+            self._theta = self.params.natives()
+        return self._theta
+
+    def __repr__(self) -> str:
+        return f"StepRecord(t={self.t}, pattern={str(self.pattern)[:32]!r})"
 
 
 @dataclass
@@ -44,6 +63,8 @@ class Trajectory:
     failed_step: int | None = None
     precisions_tried: tuple[int, ...] = ()
     engine: str | None = None  # what computed the enclosures, when not ``backend`` itself (e.g. "batch-f64")
+    engine_reason: str | None = None  # why that engine was chosen (verify.dynamics.engines.choose)
+    escalated: str | None = None  # why a float64 engine handed the run on, when it did
     records: list[StepRecord] = field(default_factory=list)
     phases: list[tuple[int, str]] = field(default_factory=list)
 
@@ -80,8 +101,14 @@ class Trajectory:
         return Enclosure(self.backend, record.loss)
 
     def max_width(self, record: StepRecord | None = None) -> Fraction:
-        """Widest parameter enclosure at ``record`` (default: the last)."""
+        """Widest parameter enclosure at ``record`` (default: the last); for packed records an upper
+        bound read from the arrays (exact for float64 records), without building a scalar per parameter."""
         rec = record or self.final
+        if rec.params is not None and rec._theta is None:
+            Theta, A = rec.params.arrays()
+            ar = rec.params.ar
+            widths = [float(ar.width(Theta).max())] + ([float(ar.width(A).max())] if A is not None else [])
+            return Fraction(max(widths))
         return max(self.backend.width(v) for v in rec.theta)
 
     def summary(self) -> dict[str, Any]:
@@ -91,6 +118,8 @@ class Trajectory:
             "reason": self.reason,
             "failed_step": self.failed_step,
             "backend": self.engine or self.backend.name,
+            "engine_reason": self.engine_reason,
+            "escalated": self.escalated,
             "prec": self.prec,
             "precisions_tried": list(self.precisions_tried),
             "steps_requested": self.steps_requested,
