@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import verify.dynamics.batch as batch_mod
@@ -126,8 +126,8 @@ def test_near_kink_lanes_escalate_and_arb_certifies_them(kernel, theta0):
     steps = 60
     batch = run_batch(PAPER_A, [theta0], steps, kernel=kernel)
     ref = run_gd(PAPER_A, theta0, steps)
-    if ref.phases[0][1][1] == "1" or any(p[1] == "1" for _, p in ref.phases):
-        return  # neuron 1 became active at x2: no longer on the kink
+    # neuron 1 active at x2 at some step: no longer on the kink (assume: most examples must stay on it)
+    assume(not any(p[1] == "1" for _, p in ref.phases))
     assert not batch.completed(0)
     assert batch.status[0] == batch_layout.AMBIGUOUS
     assert "undecided" in batch.escalation_reason(0) and "neuron 1 at x_2" in batch.escalation_reason(0)
