@@ -33,7 +33,8 @@ EtaOpt = Annotated[str | None, Opt(help="step size, exact (e.g. 0.1 or 1/10) [pa
 StepsOpt = Annotated[int | None, Opt(help="GD steps per init [paper default; a: 2000]")]
 PrecOpt = Annotated[int | None, Opt(help="working precision in bits of the arbitrary-precision engine [128]")]
 MaxPrecOpt = Annotated[int | None, Opt("--max-prec", help="highest precision escalation may reach, bits [1024]")]
-BackendOpt = Annotated[str | None, Opt(help="engine: batch (float64 lanes, escalated to arb) | arb | mpmath [batch]")]
+BackendOpt = Annotated[str | None, Opt(help="engine: batch (float64 lanes, escalated to arb) | auto (chosen per shape) "
+                                               "| matrix (float64 interval matrices) | arb | mpmath [batch]")]
 LossOpt = Annotated[str | None, Opt(help="loss: exponential | logistic [exponential]")]
 WorkersOpt = Annotated[int | None, Opt(help="worker processes [every core]")]
 ConfigOpt = Annotated[Path | None, Opt(help="TOML file of settings (engine keys, `paper`, the papers' own keys)")]
