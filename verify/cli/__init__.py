@@ -2,14 +2,16 @@
 
 Exit statuses: 0 when every true claim holds and every mutation is refuted; 1 when a true claim
 is refuted or a mutation is not; 2 on bad input (one line naming the field, nothing written);
-3 on an internal error (a bug: the traceback goes to a log file whose path the message gives).
-A crash therefore never looks like a verdict.
+3 on an internal error (a bug: the traceback goes to a log file whose path the message gives);
+128 + the signal number when stopped by SIGINT (130) or SIGTERM (143). A crash therefore never
+looks like a verdict, and a stop by a signal unwinds normally (staging folders are removed).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -32,7 +34,8 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,  # plain help keeps "[default]"
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Certified GD and claim checking for ML-theory papers.")
 
 
@@ -61,14 +64,28 @@ def crash_log_dir() -> Path:
         return Path(tempfile.gettempdir())
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread was so every ``finally`` (staging clean-up) runs (a
+    ``BaseException``: no ``except Exception`` on the way swallows it, and typer passes it on)."""
+
+    signum = int(signal.SIGTERM)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up must not be interrupted in turn
+    raise Terminated("stopped by SIGTERM")
+
+
 def main() -> None:
     """Entry point: run the app; map an unexpected exception to exit status 3 with a logged traceback."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()  # standalone: usage errors exit 2, typer.Exit carries the verdict's status
         code = 0
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        code = 130
+    except (KeyboardInterrupt, Terminated) as exc:  # SIGTERM (Ctrl-C: typer exits 130 itself)
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        typer.echo(f"interrupted: {exc}" if str(exc) else "interrupted", err=True)
+        code = 128 + signum
     except Exception as exc:  # a bug: never let it look like a verdict
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         log = crash_log_dir() / f"crash-{stamp}-{os.getpid()}.log"

@@ -18,7 +18,7 @@ def report(source: Annotated[Path, typer.Argument(help="a report folder holding 
     """Render index.html and index.md again from stored results.json (validated first; nothing is
     written unless every document is one this version reads)."""
     from verify.report.document import load_results, load_side_file
-    from verify.report.write import check_output_root, stored_figures, write_report
+    from verify.report.write import check_report_target, stored_figures, write_report
 
     try:
         folders = [source] if (source / "results.json").exists() or not source.is_dir() else \
@@ -39,7 +39,7 @@ def report(source: Annotated[Path, typer.Argument(help="a report folder holding 
                          stored_figures(doc, folder)))
         targets = [out or folder for folder, *_ in jobs]
         for target in targets:
-            check_output_root(target.parent)
+            check_report_target(target)
         for (_, doc, timings, provenance, figures), target in zip(jobs, targets, strict=True):
             write_report(target, doc, timings, provenance, figures)
             typer.echo(f"report: {target / 'index.html'}")

@@ -115,11 +115,13 @@ def run(out: Annotated[Path, Opt(help="report root; each paper's report goes to 
         workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
     """The main job: every claim and mutation of each paper (all installed papers unless --paper),
     the paper's figures, and the report in OUT/paper_<id>."""
-    from verify.report.write import check_output_root
+    from verify.report.write import check_output_root, check_report_target
 
     try:
         check_output_root(out)
         chosen = select_papers(paper, read_config(config) if config is not None else {})
+        for p in chosen:
+            check_report_target(out / p.folder)
         all_settings = build_settings(chosen, config, set_, inits=inits, scheme=scheme, seed=seed, eta=eta,
                                       steps=steps, prec=prec, max_prec=max_prec, backend=backend, loss=loss)
         ctx = RunContext(workers_or_default(workers), quiet, progress_factory(quiet))

@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 
 from verify.cli.common import (
-    BackendOpt,
     ConfigOpt,
     EtaOpt,
     LossOpt,
     MaxPrecOpt,
     Opt,
-    PaperOpt,
     PrecOpt,
     SchemeOpt,
     SeedOpt,
@@ -64,10 +62,13 @@ def check_plot_path(plot: Path) -> None:
 
 def trajectory(init: Annotated[str | None, Opt(help="exact theta_0, in the paper's parameter order (e.g. "
                                                     "0.7,0,-0.4,0) or by name (w1=0.7,b1=0,...)")] = None,
-               paper: PaperOpt = None, scheme: SchemeOpt = None, seed: SeedOpt = None,
+               paper: Annotated[str | None, Opt(help="paper id (see `verify papers`) [a]")] = None,
+               scheme: SchemeOpt = None, seed: SeedOpt = None,
                index: Annotated[int, Opt(help="case index when --init is not given")] = 0,
                eta: EtaOpt = None, steps: Annotated[int, Opt(help="GD steps")] = 10_000, prec: PrecOpt = None,
-               max_prec: MaxPrecOpt = None, backend: BackendOpt = "arb", loss: LossOpt = None,
+               max_prec: MaxPrecOpt = None,
+               backend: Annotated[str, Opt(help="engine: arb | mpmath | batch (float64 lanes, escalated to arb) | "
+                                               "auto | matrix", show_default=True)] = "arb", loss: LossOpt = None,
                config: ConfigOpt = None, set_: SetOpt = None,
                plot: Annotated[Path | None, Opt(help="write a plot of loss, quantities and parameters to this "
                                                     ".png/.svg/.pdf file")] = None) -> None:

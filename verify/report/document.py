@@ -17,7 +17,7 @@ from typing import Any
 
 from verify.claims.result import SCHEMA_VERSION, ClaimResult
 from verify.errors import InvalidArgument
-from verify.papers import get_paper
+from verify.papers import registry
 from verify.settings import CheckSettings
 
 
@@ -55,6 +55,9 @@ def validate(doc: object, where: str = "results.json") -> dict[str, Any]:
         raise InvalidArgument(where, type(doc).__name__, "must be a JSON object written by `verify run`")
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            raise InvalidArgument(f"{where}.schema_version", version, f"is newer than this verify reads "
+                                  f"({SCHEMA_VERSION}); upgrade verify-mlt or re-create it with `verify run`")
         found = "no schema_version" if "schema_version" not in doc else f"schema_version {version!r}"
         raise InvalidArgument(f"{where}.schema_version", version,
                               f"must be {SCHEMA_VERSION} (found {found}; re-create it with `verify run`)")
@@ -64,7 +67,9 @@ def validate(doc: object, where: str = "results.json") -> dict[str, Any]:
         path = ".".join(str(p) for p in exc.absolute_path) or "(top)"
         raise InvalidArgument(f"{where}.{path}", _clip(exc.instance), f"does not fit the schema: {exc.message}") \
             from None
-    get_paper(doc["paper"])  # an unknown paper is refused, naming the field
+    if doc["paper"] not in registry():  # an unknown paper is refused, naming the field
+        raise InvalidArgument(f"{where}.paper", doc["paper"], f"is not an installed paper; installed: "
+                              f"{sorted(registry())} (see `verify papers`)")
     for key in ("claims", "mutations"):
         for k, record in enumerate(doc[key]):
             result = ClaimResult.from_dict(record)

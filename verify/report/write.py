@@ -3,7 +3,10 @@
 A reader never sees a half-written folder: the files are written into a hidden staging folder in
 the same parent (named with this process's id), which replaces the target by renames only after
 every file is complete. Staging folders left by a killed run (their process is gone) are removed
-by the next run in that parent. The published folder is readable by everyone (0755 / 0644).
+by the next run in that parent. The published folder, and every folder created on the way to it,
+is readable by everyone (0755 / 0644) whatever the umask. An existing target is replaced only when
+it is a report folder (it holds ``results.json``) or empty: a user's file or folder is never
+overwritten (:func:`check_report_target`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,29 @@ def check_output_root(root: Path, field: str = "out") -> None:
             break
 
 
+def check_report_target(target: Path, field: str = "out") -> None:
+    """Refuse, before any work, a report folder that would destroy something that is not a report:
+    ``target`` must be absent, an empty folder, or a folder holding ``results.json``; its parent
+    must pass :func:`check_output_root` (it is replaced by a rename there)."""
+    check_output_root(target, field)
+    if target.exists():
+        check_output_root(target.parent, field)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise InvalidArgument(field, str(target), "is a file, not a report folder; give a folder")
+    if target.is_dir() and not (target / "results.json").is_file() and any(target.iterdir()):
+        raise InvalidArgument(field, str(target), "is a folder that holds no report (no results.json) and is "
+                              "not empty; refusing to replace it")
+
+
+def make_public_dirs(path: Path) -> None:
+    """``mkdir -p path``, giving each folder it creates mode 0755 (a restrictive umask must not hide
+    the report from others)."""
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for p in missing:
+        p.chmod(0o755)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -84,7 +110,7 @@ def remove_stale_staging(parent: Path) -> list[Path]:
 
 def staging_dir(target: Path) -> Path:
     """A fresh staging folder beside ``target`` (same file system, so the final rename is atomic)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_public_dirs(target.parent)
     remove_stale_staging(target.parent)
     path = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING_MARK}{os.getpid()}-", dir=target.parent))
     path.chmod(0o755)
@@ -111,6 +137,7 @@ def write_report(target: Path, doc: dict[str, Any], timings: dict[str, Any], pro
     ``index.md`` and ``index.html`` into ``target`` atomically; return ``target``."""
     import json
 
+    check_report_target(target)
     staging = staging_dir(target)
     try:
         embedded: list[tuple[str, str]] = []
