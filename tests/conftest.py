@@ -8,6 +8,7 @@ default, so the README's test command gives the same verdict on every machine), 
 
 from __future__ import annotations
 
+import functools
 import os
 
 import flint
@@ -27,6 +28,37 @@ settings.load_profile(PROFILE)
 
 # Properties of the float64 primitives cost microseconds: hundreds of examples even in CI.
 cheap = settings(max_examples={"ci": 400, "dev": 400, "deep": 5000}.get(PROFILE, 400))
+
+
+def min_reach(fraction: float = 1.0):
+    """Put above ``@given``: the property must run to its end (past every ``assume``) on at least
+    ``fraction`` of the profile's ``max_examples``, else the test fails saying how many did. An
+    ``assume`` never lets an example count, but Hypothesis stops quietly once too many are rejected,
+    so without this a filter that rejects nearly everything would pass having tested almost nothing.
+    """
+
+    def decorate(test):
+        reached = [0]
+        inner = test.hypothesis.inner_test
+
+        @functools.wraps(inner)
+        def counted(*args, **kwargs):
+            inner(*args, **kwargs)
+            reached[0] += 1
+
+        test.hypothesis.inner_test = counted
+
+        @functools.wraps(test)
+        def run(*args, **kwargs):
+            reached[0] = 0
+            test(*args, **kwargs)
+            own = getattr(test, "_hypothesis_internal_use_settings", None) or settings.default
+            wanted = int(fraction * own.max_examples)
+            assert reached[0] >= wanted, f"only {reached[0]} examples reached the end (wanted >= {wanted})"
+
+        return run
+
+    return decorate
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from proofs.paper_a.geometry import THETA_STAR, boundary, robustness_margin, zero_set
 from proofs.paper_a.problem import paper_a_problem
+from tests.conftest import min_reach
 from verify.arith import Enclosure, Tri, get_backend
 from verify.errors import UndecidableError
 from verify.geometry.line import decision_set, margin, output
@@ -56,24 +57,43 @@ classifiers = st.builds(_classifier, positive, inside, st.sampled_from([1, Fract
 random_nets = st.lists(st.tuples(coord, coord, st.sampled_from([-1, 1, Fraction(1, 2)])), min_size=1, max_size=4)
 
 
-@given(st.one_of(classifiers, random_nets))
+def _nets(neurons):
+    return [(Enclosure.of(BE, w), Enclosure.of(BE, b), Enclosure.of(BE, a)) for w, b, a in neurons]
+
+
+@min_reach(1.0)
+@given(classifiers)
 def test_margin_is_a_certified_safe_radius(neurons):
-    """Phi keeps each label's sign strictly inside the margin, and every root is a zero of Phi."""
-    nets = [(Enclosure.of(BE, w), Enclosure.of(BE, b), Enclosure.of(BE, a)) for w, b, a in neurons]
+    """Phi keeps each label's sign strictly inside the margin (the classifiers have a positive one,
+    except when an extra neuron cancels it: those are assumed away, and min_reach checks that the
+    safe-radius assertion ran on every counted example)."""
+    nets = _nets(neurons)
     xs, ys = [Fraction(1), Fraction(-1)], [1, -1]
     try:
-        zeros = decision_set(nets)
         gamma = margin(nets, xs, ys)
     except UndecidableError:
         assume(False)
-    for comp in zeros:
-        if not comp.degenerate:  # Phi over the root's enclosure contains 0
-            assert output(nets, comp.lo).contains(0)
-    assume(gamma.upper > 0)  # the classifiers make most examples reach the safe-radius check below
+    assume(gamma.lower > 0)
     for x, y in zip(xs, ys, strict=True):
         for direction in (-1, 1):
             inner = x + direction * gamma.lower * Fraction(999, 1000)
             assert (output(nets, inner) * y > 0) is Tri.TRUE
+
+
+@min_reach(0.5)
+@given(st.one_of(classifiers, random_nets))
+def test_every_root_is_a_zero_of_phi(neurons):
+    """Every non-degenerate component of the decision set holds a zero of Phi (examples with no
+    such component are assumed away; min_reach checks enough remain)."""
+    nets = _nets(neurons)
+    try:
+        zeros = decision_set(nets)
+    except UndecidableError:
+        assume(False)
+    roots = [comp for comp in zeros if not comp.degenerate]
+    assume(roots)
+    for comp in roots:  # Phi over the root's enclosure contains 0
+        assert output(nets, comp.lo).contains(0)
 
 
 def test_zero_bias_init_in_f_has_coincident_kinks_and_boundary_at_zero():

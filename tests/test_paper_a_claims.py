@@ -14,6 +14,7 @@ import verify.dynamics.sweep as sweep_mod
 from proofs.paper_a import checks as ck
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
 from proofs.paper_a.problem import paper_a_problem
+from tests.conftest import min_reach
 from verify.claims.claim import Case, Claim
 from verify.claims.result import ClaimResult, Outcome, Status
 from verify.claims.runner import check_claims, smallest_refutation
@@ -129,6 +130,7 @@ def test_convergence_basin_zero_bias_iff(theta0):
         assert out.data["basin"] == (th[0] > 0 > th[2])
 
 
+@min_reach(1.0)
 @given(st.integers(1, 5).map(Fraction), frac(1, 500), frac(500, 3000))
 def test_monotone_numerator_outside_criterion_is_never_certified(eta, w1, minus_w2):
     """eta >= e^{u0} breaks lem:monotone_limit's criterion: refuted or inconclusive, never certified."""
