@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,33 @@ def test_a_stale_staging_folder_of_a_dead_writer_is_removed_by_the_next_report(s
     (stale / "results.json").write_text("{")
     result = verify_cli("report", str(small_report), "--out", str(tmp_path / "r"))
     assert result.returncode == 0 and not stale.exists() and no_staging(tmp_path)
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_sigterm_during_a_parallel_check_stops_the_workers_at_once():
+    """A pool waits for its running chunks when unwinding; SIGTERM must not: the workers are
+    stopped, the command exits 143 within seconds, and no worker is left behind."""
+    exe = Path(sys.executable).parent / "verify"
+    proc = subprocess.Popen([str(exe), "check", "phase-ordering", "--inits", "4000", "--steps", "4000", "--workers",
+                             "2", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(children := _children(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert len(children) >= 2, "the pool never started"
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and "interrupted: stopped by SIGTERM" in err, err
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{c}").exists() for c in children)

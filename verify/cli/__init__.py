@@ -71,13 +71,29 @@ class Terminated(BaseException):
     signum = int(signal.SIGTERM)
 
 
+_MAIN_PID = os.getpid()
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    """In the command's process: stop the worker processes it started (a pool would otherwise wait
+    for their running chunks before unwinding), then raise :class:`Terminated`. In a forked worker,
+    which inherits this handler: end as SIGTERM does by default."""
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up must not be interrupted in turn
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
     raise Terminated("stopped by SIGTERM")
 
 
 def main() -> None:
     """Entry point: run the app; map an unexpected exception to exit status 3 with a logged traceback."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()  # standalone: usage errors exit 2, typer.Exit carries the verdict's status
