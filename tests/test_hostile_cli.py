@@ -325,3 +325,12 @@ def test_sigterm_during_a_parallel_check_stops_the_workers_at_once():
     while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(Path(f"/proc/{c}").exists() for c in children)
+
+
+def test_a_closed_stdout_pipe_is_not_a_verdict():
+    """`verify list | head -1`: the reader went away; exit 141 (as for SIGPIPE), not 1 (refuted)."""
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "verify"), "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert b"Traceback" not in proc.stderr.read()

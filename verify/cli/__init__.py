@@ -3,7 +3,8 @@
 Exit statuses: 0 when every true claim holds and every mutation is refuted; 1 when a true claim
 is refuted or a mutation is not; 2 on bad input (one line naming the field, nothing written);
 3 on an internal error (a bug: the traceback goes to a log file whose path the message gives);
-128 + the signal number when stopped by SIGINT (130) or SIGTERM (143). A crash therefore never
+128 + the signal number when stopped by SIGINT (130) or SIGTERM (143), or when stdout is a
+pipe closed early (141, as for SIGPIPE). A crash therefore never
 looks like a verdict, and a stop by a signal unwinds normally (staging folders are removed).
 """
 
@@ -96,7 +97,12 @@ def main() -> None:
     _MAIN_PID = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        app()  # standalone: usage errors exit 2, typer.Exit carries the verdict's status
+        try:
+            app()  # standalone: usage errors exit 2, typer.Exit carries the verdict's status
+        except SystemExit as exc:  # typer ends every run so; a closed stdout pipe it turns into status 1
+            if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":  # typer's EPIPE mark
+                raise SystemExit(128 + signal.SIGPIPE) from None  # `verify list | head`: not a verdict
+            raise
         code = 0
     except (KeyboardInterrupt, Terminated) as exc:  # SIGTERM (Ctrl-C: typer exits 130 itself)
         signum = int(getattr(exc, "signum", signal.SIGINT))
