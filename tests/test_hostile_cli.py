@@ -334,3 +334,32 @@ def test_a_closed_stdout_pipe_is_not_a_verdict():
     proc.stdout.close()
     assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
     assert b"Traceback" not in proc.stderr.read()
+
+
+CLAIM = '[claim.x]\nform = "always"\nholds = "w1 - b1 == w1_0 - b1_0"\n'
+
+
+@pytest.mark.parametrize("text, words", [
+    ('paper = "a"\nfoo = 1\ninits = 99999\n[settings]\ninits = 3\n' + CLAIM, ["field 'foo'", "not a key of a claim"]),
+    ('paper = "a"\n[settings]\ninits = 3\nfoo = 2\n' + CLAIM, ["field 'settings.foo'", "not an engine setting"]),
+    ('paper = "a"\nsettings = 5\n' + CLAIM, ["field 'settings'", "must be a table"]),
+    ("settings = 5\n", ["field 'paper'", "is missing"]),
+])
+def test_claim_file_settings_are_checked_like_a_config(tmp_path, text, words):
+    claims = tmp_path / "c.toml"
+    claims.write_text(text)
+    refused(verify_cli("check", "--claims", str(claims), *HUGE, timeout=60), *words)
+
+
+def test_claim_file_that_is_not_a_toml_file(tmp_path):
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"paper = '\xff'\n")
+    for path, words in ((tmp_path, "is a folder"), (binary, "is not UTF-8")):
+        refused(verify_cli("check", "--claims", str(path), timeout=60), "field 'claims'", words)
+
+
+def test_claim_file_float_eta_is_its_decimal_text(tmp_path):
+    claims = tmp_path / "c.toml"
+    claims.write_text('paper = "a"\n[settings]\ninits = 2\nsteps = 5\neta = 0.1\n' + CLAIM)
+    result = verify_cli("check", "--claims", str(claims), "--workers", "1", "-q")
+    assert result.returncode == 0 and "eta = 1/10 " in result.stdout.splitlines()[0], result.stdout
