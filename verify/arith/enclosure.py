@@ -85,14 +85,18 @@ class Enclosure:
         """``max(x, 0)``."""
         return self._fn("relu")
 
+    def _pair(self, name: str, other: Enclosure) -> Enclosure:
+        with self.backend.working_precision():
+            return self._wrap(getattr(self.backend, name)(self.value, other.value))
+
     def min(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.min2(self.value, other.value))
+        return self._pair("min2", other)
 
     def max(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.max2(self.value, other.value))
+        return self._pair("max2", other)
 
     def hull(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.hull(self.value, other.value))
+        return self._pair("hull", other)
 
     # --- three-valued comparisons --------------------------------------
     def __lt__(self, o) -> Tri:
