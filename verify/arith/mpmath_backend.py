@@ -24,6 +24,7 @@ from mpmath.libmp import (
     fzero,
     mpf_abs,
     mpf_add,
+    mpf_le,
     mpf_lt,
     mpf_mul,
     mpf_neg,
@@ -34,6 +35,7 @@ from mpmath.libmp import (
 from mpmath.libmp import to_float as mpf_to_float
 
 from verify.arith.base import Backend, dyadic_to_fraction
+from verify.arith.tri import Tri
 
 WIDEN_ULPS = 16
 EXP_CLAMP = 64  # exp's argument is clamped to [-2**EXP_CLAMP, 2**EXP_CLAMP]
@@ -137,6 +139,15 @@ class MpmathBackend(Backend):
 
     def _round(self, q: Fraction, rnd: str) -> tuple:
         return from_rational(q.numerator, q.denominator, self.prec, rnd)
+
+    # comparisons on the endpoints themselves: no Fraction, whatever their exponents
+    def lt(self, x, y) -> Tri:
+        (xa, xb), (ya, yb) = x._mpi_, y._mpi_
+        return Tri.of(mpf_lt(xb, ya), mpf_le(yb, xa))
+
+    def le(self, x, y) -> Tri:
+        (xa, xb), (ya, yb) = x._mpi_, y._mpi_
+        return Tri.of(mpf_le(xb, ya), mpf_lt(yb, xa))
 
     def sign(self, x) -> int | None:
         a, b = x._mpi_
