@@ -78,6 +78,11 @@ class ArbBackend(Backend):
                 return self.from_doubles(lo, hi)
         return arb(lo).union(arb(hi)) if lo != hi else arb(lo)
 
+    def kernel(self, name: str):
+        """Arb's own ``exp``/``log``/``log1p`` (no precision check: the caller is inside the scope)."""
+        raw = {"exp": arb.exp, "log": arb.log, "log1p": arb.log1p}.get(name)
+        return raw if raw is not None else getattr(self, name)
+
     def lower(self, x: arb) -> Fraction:
         self._require_finite(x)
         try:
@@ -192,6 +197,9 @@ class ArbBackend(Backend):
 
     # Arb decides comparisons on the balls themselves (exactly, whatever their exponents), so a huge
     # or astronomically fine enclosure is compared without expanding its endpoints into Fractions.
+    def outside(self, x: arb, lo: arb | None, hi: arb | None) -> bool:
+        return (hi is not None and bool(x > hi)) or (lo is not None and bool(x < lo))
+
     def lt(self, x: arb, y: arb) -> Tri:
         return Tri.of(bool(x < y), bool(x >= y))
 

@@ -148,8 +148,9 @@ class ArrayArithmetic(ABC):
         return self.positive(a), self.nonpositive(a)
 
     def exceeds(self, a: Arr, bound: Arr) -> np.ndarray:
-        """True where every point of the entry has absolute value ``> bound`` (a :meth:`constant`
-        ``>= 0``): certified, never a guess (NaN and infinite entries give False)."""
+        """True where every point of the entry has absolute value ``> bound`` (``>= 0``, a
+        :meth:`constant` or an array of ``a``'s shape): certified, never a guess (NaN and infinite
+        entries give False)."""
         return self.positive(self.sub(a, bound)) | self.positive(self.sub(self.neg(a), bound))
 
     @abstractmethod

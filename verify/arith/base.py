@@ -133,10 +133,15 @@ class Backend(ABC):
             return False
         return True
 
-    def exceeds(self, x: Native, bound: Native) -> bool:
-        """True when every point of ``x`` has absolute value ``> bound`` (a non-negative enclosure):
-        certified, never a guess. Call inside :meth:`working_precision`."""
-        return self.sign(x - bound) == 1 or self.sign(x + bound) == -1
+    def kernel(self, name: str):
+        """The operation ``name`` for hot loops that already run inside :meth:`working_precision`
+        (by default the method itself; a backend may return a faster raw function)."""
+        return getattr(self, name)
+
+    def outside(self, x: Native, lo: Native | None, hi: Native | None) -> bool:
+        """True when every point of ``x`` is ``> hi`` or every point is ``< lo`` (None: no such side):
+        certified, never a guess."""
+        return (hi is not None and self.lt(hi, x).certainly()) or (lo is not None and self.lt(x, lo).certainly())
 
     def contains(self, x: Native, q: Fraction) -> bool:
         """True when the exact rational ``q`` lies in ``x``."""

@@ -2,11 +2,12 @@
 
 A run *diverges* at step ``t`` (status :data:`DIVERGED`) when the enclosure of ``L(theta_t)``
 lies entirely above ``bound`` or some parameter has certainly moved farther than ``bound`` from its
-initial value (``|theta_t[k] - theta_0[k]| > bound`` on the whole enclosure; an init that is
-itself huge, e.g. ``w1 = 1e400``, is not divergence). That is a certified fact about the exact GD
-iterate (e.g. the loss is at least ``bound`` at step ``t``), not a failure to decide: the run stops
-there because what follows is astronomically large (exponents of ``10^11`` bits within a few steps
-for paper B's shape at ``eta = 1/5``) and converting such values to exact rationals costs memory without bound.
+initial value (certified as ``|theta_t[k]| > bound + |theta_0[k]|`` on the whole enclosure, a
+comparison of balls; an init that is itself huge, e.g. ``w1 = 1e400``, is not divergence). That is
+a certified fact about the exact GD iterate (e.g. the loss is at least ``bound`` at step ``t``), not
+a failure to decide: the run stops there because what follows is astronomically large (exponents of
+``10^11`` bits within a few steps for paper B's shape at ``eta = 1/5``) and converting such values
+to exact rationals costs memory without bound.
 
 ``bound`` (the keyword ``divergence_bound`` of :func:`~verify.dynamics.gd.run_gd`,
 :func:`~verify.dynamics.wide.run_matrix`, :func:`~verify.dynamics.engines.certified_gd` and

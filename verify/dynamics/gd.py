@@ -74,26 +74,39 @@ class _Kernel:
         self.step = compile_step(problem, backend)
         self.inv_n = backend.exact(Fraction(1, problem.data.n))
         self.logistic = problem.network.loss == "logistic"
+        self.log1p = backend.kernel("log1p")
         self.bound_q = bound
         self.bound = None if bound is None else backend.exact(bound)
         self.names = problem.network.param_names()
 
     def diverged(self, loss: object) -> str | None:
         """Why step ``t`` is certified divergent by its loss (beyond the bound), or None."""
-        return loss_reason(self.bound_q) if self.be.sign(loss - self.bound) == 1 else None
+        return loss_reason(self.bound_q) if self.be.outside(loss, None, self.bound) else None
 
-    def moved_too_far(self, P: Sequence, P0: Sequence) -> str | None:
-        """Why ``theta_{t+1}`` (``P``) is certified divergent: a parameter farther than the bound from
-        its init ``P0``, or None."""
-        be, bound = self.be, self.bound
-        for name, p, p0 in zip(self.names, P, P0, strict=True):
-            if be.exceeds(p - p0, bound):
-                return param_reason(name, self.bound_q)
+    def thresholds(self, theta0: Sequence[Fraction]) -> list[tuple[object, object]]:
+        """Per parameter ``(-T, T)`` with ``T = bound + |theta0[k]|``: ``|theta[k]| > T`` certifies
+        ``|theta[k] - theta0[k]| > bound`` by comparing balls, without arithmetic."""
+        be = self.be
+        return [(be.exact(-self.bound_q - abs(q)), be.exact(self.bound_q + abs(q))) for q in theta0]
+
+    def moved_too_far(self, P: Sequence, T: Sequence[tuple[object, object]]) -> str | None:
+        """Why ``theta_{t+1}`` (``P``) is certified divergent: a parameter beyond its threshold
+        (:meth:`thresholds`), or None."""
+        if self.be.name == "arb":  # the hot path: Arb's ball comparisons are certified, inline them
+            for k, p in enumerate(P):
+                lo, hi = T[k]
+                if p > hi or p < lo:
+                    return param_reason(self.names[k], self.bound_q)
+            return None
+        outside = self.be.outside
+        for k, (p, (lo, hi)) in enumerate(zip(P, T, strict=True)):
+            if outside(p, lo, hi):
+                return param_reason(self.names[k], self.bound_q)
         return None
 
     def loss(self, expo: Sequence) -> object:
         """``L = (1/n) sum_i l(y_i N_i)`` from the enclosures ``expo_i = exp(-y_i N_i)``."""
-        terms = [self.be.log1p(e) for e in expo] if self.logistic else list(expo)
+        terms = [self.log1p(e) for e in expo] if self.logistic else list(expo)
         total = terms[0]
         for term in terms[1:]:
             total = total + term
@@ -113,7 +126,8 @@ class _Kernel:
         be, step = self.be, self.step
         exact_sign = [[(z > 0) - (z < 0) for z in row] for row in exact_preactivations(self.problem, theta0)]
         frozen = [True] * self.problem.network.width  # neuron j still at its exact initial values
-        P = P0 = [be.exact(q) for q in theta0]
+        P = [be.exact(q) for q in theta0]
+        T = self.thresholds(theta0) if self.bound is not None else None
         last_mask = -1
         for t in range(steps + 1):
             P_next, mask, active, expo = step(P, frozen, exact_sign, t)
@@ -128,7 +142,7 @@ class _Kernel:
                 loss = self.loss(expo)
                 why = self.diverged(loss)
                 if why is None and t < steps:  # theta_{t+1} already beyond: stop before its forward pass
-                    why, at = self.moved_too_far(P_next, P0), t + 1
+                    why, at = self.moved_too_far(P_next, T), t + 1
             if keep_now or t == steps or why:
                 if loss is None:
                     loss = self.loss(expo)

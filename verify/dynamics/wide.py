@@ -246,7 +246,7 @@ class _Loop:
         steps = self.run_.steps
         Theta = ar.exact(Theta0)
         A = None if A0 is None else ar.exact(A0)
-        self.start = (Theta, A)  # theta_0 of the running lanes (divergence: distance moved)
+        self.start = self._thresholds(Theta0, A0)  # per parameter bound + |theta_0| (divergence)
         lanes = np.arange(Theta0.shape[0])
         live = act0.any(axis=0)  # (L, m): neurons active at step 0; the others never move
         prev = None
@@ -300,8 +300,9 @@ class _Loop:
                 idx = np.flatnonzero(keep)
                 Theta = ar.take(Theta, idx)
                 A = None if A is None else ar.take(A, idx)
-                T0, A0s = self.start
-                self.start = (ar.take(T0, idx), None if A0s is None else ar.take(A0s, idx))
+                if self.start is not None:
+                    T0, A0s = self.start
+                    self.start = (ar.take(T0, idx), None if A0s is None else ar.take(A0s, idx))
                 lanes, live, prev, act0 = lanes[idx], live[idx], prev[:, idx], act0[:, idx]
             if self.progress is not None and t % 64 == 0:
                 self.progress(t)
@@ -315,17 +316,29 @@ class _Loop:
         by_loss = ar.positive(ar.sub(loss, self.bound)) & ~fw.undecided.any(axis=(0, 2))
         return {pos: loss_reason(self.bound_q) for pos in np.flatnonzero(by_loss).tolist()}
 
+    def _thresholds(self, Theta0: np.ndarray, A0: np.ndarray | None) -> tuple[Arr, Arr | None] | None:
+        """``bound + |theta_0|`` per parameter, enclosed: ``|theta| >`` it certifies that the parameter
+        moved farther than the bound (the criterion of :func:`verify.dynamics.gd.run_gd` too)."""
+        if self.bound is None:
+            return None
+        ar, b = self.ar, self.bound_q
+
+        def thr(a: np.ndarray) -> Arr:
+            return ar.exact(np.vectorize(lambda v: b + abs(Fraction(v)), otypes=[object])(a))
+
+        return thr(Theta0), (None if A0 is None else thr(A0))
+
     def _moved_too_far(self, Theta, A, stopped) -> dict[int, str]:
         """``{position: reason}`` of the running lanes a parameter of which (in ``theta_{t+1}``) is
-        certified farther than the bound from its init."""
+        certified beyond ``bound + |theta_0|``: it moved farther than the bound."""
         if self.bound is None:
             return {}
         ar = self.ar
         T0, A0 = self.start
         L = ar.shape(Theta)[0]
-        big = ar.exceeds(ar.sub(Theta, T0), self.bound).reshape(L, -1)
+        big = ar.exceeds(Theta, T0).reshape(L, -1)
         if A is not None:
-            big = np.concatenate([big, ar.exceeds(ar.sub(A, A0), self.bound).reshape(L, -1)], axis=1)
+            big = np.concatenate([big, ar.exceeds(A, A0).reshape(L, -1)], axis=1)
         names = self.problem.network.param_names()
         return {pos: param_reason(names[int(np.argmax(big[pos]))], self.bound_q)
                 for pos in np.flatnonzero(big.any(axis=1)).tolist() if pos not in stopped}
