@@ -151,3 +151,22 @@ def test_diverged_runs_agree_with_the_reference(theta0, eta):
     else:
         assert all(traj.backend.contains(v, r) for v, r in zip(traj.final.theta, reference, strict=True))
     assert flint.ctx.prec == 53  # the engine restored flint's global precision
+
+
+def test_claim_results_count_divergent_runs():
+    """Paper A at eta = 1e400: every run is certified divergent at step 1; the claim results say so
+    (inconclusive outcomes with their reason, and the ``diverged`` count in results.json)."""
+    from verify.claims.runner import check_claims
+    from verify.papers import find_claim
+    from verify.settings import CheckSettings
+
+    settings = CheckSettings(paper="a", eta=Fraction(10**400), steps=20, inits=3)
+    claim = find_claim("a", "phase-ordering")
+    inits = [(Fraction(1, 2), Fraction(0), Fraction(-1), Fraction(0)), (Fraction(7, 10), Fraction(1, 10),
+                                                                         Fraction(-2, 5), Fraction(0))]
+    [result] = check_claims([claim], settings, inits, workers=1)
+    assert result.diverged == 2 and result.to_dict()["diverged"] == 2
+    for o in result.outcomes:
+        assert o.outcome.data["gd"] == "diverged" and o.outcome.data["diverged_at"] == 1
+        assert "GD diverges" in o.outcome.detail
+    assert type(result).from_dict(result.to_dict()).diverged == 2
