@@ -80,3 +80,16 @@ def test_astronomically_fine_and_large_balls_are_bounded_outward_or_refused():
     assert be.to_float(huge) == math.inf and be.to_float(small_pos) == 0.0
     x = Enclosure(be, huge)
     assert (x > 10**400).certainly() and (x < 0).certainly() is False  # decided on the balls
+
+
+@pytest.mark.parametrize("name", ["arb", "mpmath"])
+def test_astronomical_enclosures_print_shortened(name):
+    from verify.numbers import short_enclosure
+
+    be = get_backend(name, 128)
+    x = Enclosure.of(be, 10**400) * Enclosure.of(be, 10**400)
+    huge = Enclosure.of(be, 2**40).exp()  # about 10**(4.8e11)
+    for text in (repr(huge), short_enclosure(huge), repr(x), short_enclosure(x)):
+        assert len(text) < 300 and "e+" in text
+    if name == "arb":  # Arb gives up on exp(1e800) at 128 bits: not finite, still printable
+        assert "inf" in repr(x.exp()) and "inf" in short_enclosure(x.exp())
