@@ -7,6 +7,10 @@ differs from the exact iterate by far less than the engine's enclosure widths, s
 "enclosure contains reference" is a real check. It reads the data point by point
 (``Dataset.point``), so it serves the compact wide datasets too; its cost is
 ``steps x m x n x d`` multiplications at ``prec`` bits.
+
+A diverging run (a margin ``y_i N(x_i)`` below ``-OVERFLOW_MARGIN``: a loss above ``e^(2^16)``, far
+beyond the engines' divergence bound ``2**100``) raises :class:`ReferenceOverflow` instead of
+computing exponentials of exponentials (which exhaust memory); tests read it as "diverged".
 """
 
 from __future__ import annotations
@@ -15,6 +19,18 @@ from fractions import Fraction
 
 import mpmath
 from mpmath.libmp import to_rational
+
+OVERFLOW_MARGIN = 2**16
+MAX_RESULT_BITS = 2**16
+
+
+class ReferenceOverflow(ArithmeticError):
+    """The reference run diverged: a loss term above ``e^OVERFLOW_MARGIN`` (or a parameter beyond
+    ``2**MAX_RESULT_BITS``) at ``step``."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"the reference run diverges at step {step}")
+        self.step = step
 
 
 def _q(ctx, v) -> object:
@@ -38,10 +54,12 @@ def reference_gd(problem, theta0, steps: int, prec: int = 600) -> list[Fraction]
         A = [_q(ctx, a) for a in net.output_weights] if net.output_weights else th[m * (d + 1):]
         return W, B, A
 
-    for _ in range(steps):
+    for t in range(steps):
         W, B, A = unpack(th)
         Z = [[B[j] + ctx.fsum(W[j][k] * X[i][k] for k in range(d)) for i in range(n)] for j in range(m)]
         N = [ctx.fsum(A[j] * max(Z[j][i], 0) for j in range(m)) for i in range(n)]
+        if any(y[i] * N[i] < -OVERFLOW_MARGIN for i in range(n)):
+            raise ReferenceOverflow(t)
         if net.loss == "exponential":
             g = [-ctx.exp(-y[i] * N[i]) * y[i] / n for i in range(n)]
         else:
@@ -53,8 +71,10 @@ def reference_gd(problem, theta0, steps: int, prec: int = 600) -> list[Fraction]
             grad.append(A[j] * ctx.fsum(g[i] for i in range(n) if act[i]))
         if not net.output_weights:
             grad += [ctx.fsum(g[i] * max(Z[j][i], 0) for i in range(n)) for j in range(m)]
-        th = [t - eta * gk for t, gk in zip(th, grad, strict=True)]
-    return [Fraction(*to_rational(ctx.mpf(t)._mpf_)) for t in th]
+        th = [v - eta * gk for v, gk in zip(th, grad, strict=True)]
+    if any(v != 0 and abs(ctx.mag(v)) > MAX_RESULT_BITS for v in th):
+        raise ReferenceOverflow(steps)
+    return [Fraction(*to_rational(ctx.mpf(v)._mpf_)) for v in th]
 
 
 def reference_patterns(problem, theta0, steps: int, prec: int = 600) -> list[str]:

@@ -110,3 +110,40 @@ def test_precision_scope_is_restored():
     with be.working_precision():
         assert flint.ctx.prec == 200
     assert flint.ctx.prec == 53
+
+
+NARROW = Fraction(1, 2**240)  # a 256-bit enclosure of these values is at most about 2**-250 wide
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_every_operation_runs_at_the_working_precision_not_the_global_one(name):
+    """flint's global precision stays at 53 bits; every backend and Enclosure operation on 256-bit
+    enclosures must come back as narrow as 256 bits allow (issue 13: min, max and hull used to round
+    at 53 bits, 1.7e-16 wide)."""
+    flint.ctx.prec = 53
+    be = get_backend(name, 256)
+    x, y = Enclosure.of(be, "1/3"), Enclosure.of(be, "2/7")
+    results = {
+        "exact": x, "min": x.min(y), "max": x.max(y), "hull": x.hull(x * 1), "hull-close": x.hull(x + 0),
+        "add": x + y, "sub": x - y, "mul": x * y, "div": x / y, "neg": -x, "abs": abs(-x), "relu": x.relu(),
+        "exp": x.exp(), "log": x.log(), "log1p": x.log1p(), "rsub": 1 - x, "rdiv": 1 / x,
+        "from_doubles": Enclosure(be, be.from_doubles(0.1, 0.1)),
+    }
+    natives = {
+        "be.exp": be.exp(x.value), "be.log": be.log(x.value), "be.log1p": be.log1p(x.value),
+        "be.relu": be.relu(x.value), "be.hull": be.hull(x.value, x.value), "be.min2": be.min2(x.value, y.value),
+        "be.max2": be.max2(x.value, y.value), "be.exact": be.exact(Fraction(1, 3)),
+    }
+    results.update({k: Enclosure(be, v) for k, v in natives.items()})
+    assert flint.ctx.prec == 53
+    wide = {k: float(v.width) for k, v in results.items() if not v.width < NARROW}
+    assert wide == {}, f"rounded at the global precision: {wide}"
+    assert x.min(y).contains(Fraction(2, 7)) and x.max(y).contains(Fraction(1, 3))
+
+
+def test_global_precision_check_catches_an_operation_outside_the_scope():
+    """The test above can fail: an Arb union taken outside the working precision is 53-bit wide."""
+    flint.ctx.prec = 53
+    be = get_backend("arb", 256)
+    x = be.exact(Fraction(1, 3))
+    assert not be.width(x.union(x)) < NARROW

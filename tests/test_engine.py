@@ -10,7 +10,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from proofs.paper_a.problem import paper_a_problem
-from tests.reference import reference_gd
+from tests.reference import ReferenceOverflow, reference_gd
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.init.schemes import SCHEMES, sample_init
@@ -57,9 +57,17 @@ def test_general_width_dim_trained_output_contains_reference(theta0, steps, loss
     data = Dataset.of([[1, 0], [0, 1], ["-1/2", "1/3"]], [1, -1, 1])
     problem = Problem(net, data, Fraction(1, 5))
     run = run_gd(problem, theta0[:8], steps, prec=128)
-    if run.certified:
-        reference = reference_gd(problem, theta0[:8], steps)
-        assert all(run.backend.contains(v, r) for v, r in zip(run.final.theta, reference, strict=True))
+    assume(run.status != "inconclusive")  # ambiguous near a kink: asserted elsewhere
+    # a diverged run (the loss certified > 2**100 at its failed step, issue 14) keeps the record of that
+    # step: the reference, up to there, lies in it (or overflows too)
+    last = run.failed_step if run.diverged else steps
+    assert run.final.t == last
+    try:
+        reference = reference_gd(problem, theta0[:8], last)
+    except ReferenceOverflow:
+        assert run.diverged, "the reference overflowed on a run the engine certified as bounded"
+        return
+    assert all(run.backend.contains(v, r) for v, r in zip(run.final.theta, reference, strict=True))
 
 
 def test_he_run_stays_narrow_at_128_bits():

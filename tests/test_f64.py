@@ -34,7 +34,6 @@ from fractions import Fraction
 import flint
 import numba
 import numpy as np
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -285,10 +284,8 @@ def rationals(draw):
 @example(q=MAX_Q + Fraction(2**970))  # the tie past MAX: overflows
 @example(q=Fraction(10**400, 3))
 def test_enclose_is_tight_and_contains_q(q):
-    if abs(q) >= MAX_Q + Fraction(2**970):  # fl(q) would overflow
-        with pytest.raises(OverflowError):
-            f64.enclose(q)
-        return
+    # beyond the double range (issue 13: --eta 1e400 crashed here) the enclosure is [MAX, inf] (or
+    # [-inf, -MAX]): tight, and never certified by the kernels, which then escalate to Arb
     lo, hi = f64.enclose(q)
     assert isinstance(lo, float) and isinstance(hi, float)
     assert _lies_in_q(lo, hi, q), (q, lo, hi)

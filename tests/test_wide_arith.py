@@ -212,8 +212,12 @@ def _arb_fn(name: str, q: Fraction) -> flint.arb:
 
 
 def _arb_exact(q: Fraction) -> flint.arb:
-    flint.ctx.prec = 300  # the endpoints of double intervals are exact at 300 bits
-    return flint.arb(flint.fmpq(q.numerator, q.denominator))
+    # m +- r of two doubles spans up to 2**1024 .. 2**-1074: exact at 2,200 bits (300 bits, as this helper
+    # had, rounds m +- 5e-324 to a ball that no tight enclosure contains: a false failure under dev)
+    flint.ctx.prec = 2200
+    x = flint.arb(flint.fmpq(q.numerator, q.denominator))
+    assert x.rad() == 0, "the helper's point is not exact"
+    return x
 
 
 def _arb_inside(value: flint.arb, m: float, r: float) -> bool:

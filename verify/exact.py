@@ -9,6 +9,7 @@ booleans and anything else are rejected with an error naming the field.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from fractions import Fraction
 from numbers import Rational
@@ -16,6 +17,13 @@ from numbers import Rational
 from verify.errors import InvalidArgument
 
 ExactLike = int | float | str | Fraction
+
+# Exact values are written as exact decimal text (results.json, digests, counterexamples): an input
+# such as eta = 1e5000 has 5,001 digits, past Python's default limit of 4,300 for int <-> str, which
+# guards servers against quadratic parsing, not an exact-arithmetic tool against its own values.
+# The sizes here are bounded by the inputs and by verify.arith.base.MAX_EXACT_BITS.
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
 
 
 def to_exact(value: object, field: str) -> Fraction:

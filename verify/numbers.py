@@ -78,5 +78,10 @@ def short_interval(lo: object, hi: object, digits: int = DIGITS) -> str:
 
 
 def short_enclosure(x: object, digits: int = DIGITS) -> str:
-    """An enclosure (anything with exact ``lower`` / ``upper``) printed outward, e.g. ``[0.333, 0.334]``."""
-    return short_interval(x.lower, x.upper, digits)
+    """An enclosure (anything with exact ``lower`` / ``upper``) printed outward, e.g. ``[0.333, 0.334]``;
+    one whose endpoints are too large to expand exactly (or not finite) is printed by its backend (``text()``, e.g.
+    ``[3.3769e+111893886684 +/- 1.32e+111893886679]``)."""
+    try:
+        return short_interval(x.lower, x.upper, digits)
+    except ArithmeticError:  # HugeValue, or not finite
+        return x.text(digits) if hasattr(x, "text") else "[not expandable]"

@@ -147,6 +147,12 @@ class ArrayArithmetic(ABC):
         """``(positive(a), nonpositive(a))``; an arithmetic may compute both at once."""
         return self.positive(a), self.nonpositive(a)
 
+    def exceeds(self, a: Arr, bound: Arr) -> np.ndarray:
+        """True where every point of the entry has absolute value ``> bound`` (``>= 0``, a
+        :meth:`constant` or an array of ``a``'s shape): certified, never a guess (NaN and infinite
+        entries give False)."""
+        return self.positive(self.sub(a, bound)) | self.positive(self.sub(self.neg(a), bound))
+
     @abstractmethod
     def finite(self, a: Arr) -> np.ndarray:
         """False where the entry lost all information (infinite or NaN)."""

@@ -20,12 +20,26 @@ from fractions import Fraction
 from typing import Any
 
 from verify.arith.tri import Tri
-from verify.errors import InvalidArgument
+from verify.errors import HugeValue, InvalidArgument
 
 Native = Any  # the backend's own enclosure type
 
 MIN_PREC = 8
 MAX_PREC = 1 << 16
+# An endpoint m * 2**e is expanded into an exact rational only while |e| + bits(m) stays below this
+# (a 32 KiB integer): far beyond any value a non-divergent run reaches (|values| < 2**100 by the
+# divergence bound, widths > 2**-(8 * MAX_PREC)), far below what costs memory or time.
+MAX_EXACT_BITS = 1 << 18
+
+
+def dyadic_to_fraction(man: int, exp: int) -> Fraction:
+    """``man * 2**exp`` as an exact Fraction; raises :class:`~verify.errors.HugeValue` beyond
+    :data:`MAX_EXACT_BITS` instead of building an astronomically large integer."""
+    if man == 0:
+        return Fraction(0)
+    if abs(exp) + man.bit_length() > MAX_EXACT_BITS:
+        raise HugeValue(man, exp)
+    return Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
 
 
 def check_prec(prec: object) -> int:
@@ -113,9 +127,21 @@ class Backend(ABC):
         try:
             self.lower(x)
             self.upper(x)
+        except HugeValue:
+            return True
         except (ValueError, OverflowError, ArithmeticError):
             return False
         return True
+
+    def kernel(self, name: str):
+        """The operation ``name`` for hot loops that already run inside :meth:`working_precision`
+        (by default the method itself; a backend may return a faster raw function)."""
+        return getattr(self, name)
+
+    def outside(self, x: Native, lo: Native | None, hi: Native | None) -> bool:
+        """True when every point of ``x`` is ``> hi`` or every point is ``< lo`` (None: no such side):
+        certified, never a guess."""
+        return (hi is not None and self.lt(hi, x).certainly()) or (lo is not None and self.lt(x, lo).certainly())
 
     def contains(self, x: Native, q: Fraction) -> bool:
         """True when the exact rational ``q`` lies in ``x``."""

@@ -85,14 +85,18 @@ class Enclosure:
         """``max(x, 0)``."""
         return self._fn("relu")
 
+    def _pair(self, name: str, other: Enclosure) -> Enclosure:
+        with self.backend.working_precision():
+            return self._wrap(getattr(self.backend, name)(self.value, other.value))
+
     def min(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.min2(self.value, other.value))
+        return self._pair("min2", other)
 
     def max(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.max2(self.value, other.value))
+        return self._pair("max2", other)
 
     def hull(self, other: Enclosure) -> Enclosure:
-        return self._wrap(self.backend.hull(self.value, other.value))
+        return self._pair("hull", other)
 
     # --- three-valued comparisons --------------------------------------
     def __lt__(self, o) -> Tri:
@@ -144,5 +148,15 @@ class Enclosure:
     def __float__(self) -> float:
         return self.backend.to_float(self.value)
 
+    def text(self, digits: int = 10) -> str:
+        """The backend's own decimal text of the enclosure, for values whose exact endpoints are too large
+        to expand (:class:`~verify.errors.HugeValue`) or not finite, e.g.
+        ``[3.3769e+111893886684 +/- 1.32e+111893886679]``."""
+        v = self.value
+        return v.str(digits, radius=True) if hasattr(v, "str") and hasattr(v, "rad") else str(v)
+
     def __repr__(self) -> str:
-        return f"Enclosure({self.backend.name}, [{float(self.lower):.17g}, {float(self.upper):.17g}])"
+        try:
+            return f"Enclosure({self.backend.name}, [{float(self.lower):.17g}, {float(self.upper):.17g}])"
+        except ArithmeticError:  # HugeValue, beyond the double range, or not finite: the backend's text
+            return f"Enclosure({self.backend.name}, {self.text()})"

@@ -29,6 +29,7 @@ against Arb on random and extreme arguments, on the machine the tests run on.
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -139,12 +140,18 @@ def enclose(q: Fraction) -> tuple[float, float]:
     (0.5, 0.5)
     >>> lo, hi = enclose(Fraction(1, 10)); Fraction(lo) < Fraction(1, 10) < Fraction(hi)
     True
+    >>> enclose(Fraction(10**400))  # beyond the range: an infinite end, which is never certified
+    (1.7976931348623157e+308, inf)
     """
-    f = q.numerator / q.denominator  # correctly rounded
+    try:
+        f = q.numerator / q.denominator  # correctly rounded
+    except OverflowError:  # beyond the double range: enclosed by [max double, inf] (the kernels stop there)
+        f = math.inf if q > 0 else -math.inf
+    if math.isinf(f):
+        big = sys.float_info.max
+        return (big, math.inf) if f > 0 else (-math.inf, -big)
     if f.as_integer_ratio() == (q.numerator, q.denominator):  # both in lowest terms
         return f, f
-    if math.isinf(f):
-        raise OverflowError(f"{q} is outside the double range")
     if Fraction(f) < q:
         return f, math.nextafter(f, math.inf)
     return math.nextafter(f, -math.inf), f

@@ -89,6 +89,13 @@ class ClaimResult:
         return c
 
     @property
+    def diverged(self) -> int:
+        """Admitted inits whose GD run was certified divergent (:mod:`verify.dynamics.divergence`),
+        whatever the claim's outcome on them."""
+        return sum(1 for o in self.outcomes
+                   if o.outcome.data.get("gd") == "diverged" and o.outcome.status is not Status.NOT_ADMITTED)
+
+    @property
     def verdict(self) -> Status:
         """Refuted if any admitted init refutes; certified if all admitted certify."""
         c = self.counts
@@ -109,6 +116,7 @@ class ClaimResult:
             "mutation_of": self.mutation_of,
             "config": self.config,
             "counts": self.counts,
+            "diverged": self.diverged,
             "verdict": self.verdict.value,
             "counterexample": self.counterexample.to_dict() if self.counterexample else None,
             "engines": self.engines,

@@ -59,6 +59,8 @@ def _run_one(claim: Claim, case: Case, check_outside: bool) -> Outcome:
     except UndecidableError as exc:
         prec = case.trajectory.prec if case.theta0 is not None and "trajectory" in case.__dict__ else None
         out = Outcome(Status.INCONCLUSIVE, f"undecided: {exc}", prec)
+    if case.theta0 is not None and "trajectory" in case.__dict__ and case.trajectory.diverged:
+        out = replace(out, data={**out.data, "gd": "diverged", "diverged_at": case.trajectory.failed_step})
     if not admitted:  # counted as not-admitted; the checker's own verdict is kept for inspection
         out = replace(out, status=Status.NOT_ADMITTED, counterexample=None,
                       data={**out.data, "outside": True, "outside_status": out.status.value,

@@ -160,7 +160,7 @@ def compile_step(problem: Problem, backend: Backend) -> Callable:
         ZERO=backend.exact(Fraction(0)),
         STEP=backend.exact(problem.eta / n),
         sign=backend.sign,
-        exp=backend.exp,
+        exp=backend.kernel("exp"),  # the step runs inside the backend's working precision
         Ambiguous=Ambiguous,
     )
     exec(compile(source, f"<gd step {m}x{d}, n={n}, {net.loss}>", "exec"), namespace)  # noqa: S102

@@ -33,6 +33,7 @@ from verify.arith import fenv
 from verify.arith.arrays import get_arithmetic
 from verify.dynamics.batch_codegen import MAX_UNROLLED_TERMS, unrolled_size
 from verify.dynamics.batch_layout import BLOCK
+from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import Trajectory
@@ -98,32 +99,37 @@ def certified_gd(
     width_limit: float = DEFAULT_WIDTH_LIMIT,
     monitor: Monitor | None = None,
     progress: Callable[[int], None] | None = None,
+    divergence_bound: object = DEFAULT_DIVERGENCE_BOUND,
 ) -> Trajectory:
     """One certified GD run from the exact ``theta0`` (a flat vector in the order of
     :meth:`~verify.model.network.Network.param_names`, or a float64 array of exact doubles),
     on the chosen engine, escalated to Arb (``prec`` doubling up to ``max_prec``) when float64
     cannot certify it. The trajectory's ``engine``, ``engine_reason`` and ``escalated`` say what
-    happened."""
+    happened. A run certified divergent (``divergence_bound``, :mod:`verify.dynamics.divergence`) ends
+    with status ``diverged``; a float64 lane that overflows first is escalated to Arb, which
+    certifies the divergence."""
     choice = choose(problem, engine)
     escalated = None
     if choice.engine in (BATCH, MATRIX):
         escalated = float64_refusal()
         if escalated is None:
-            traj = _float64_run(problem, theta0, steps, choice.engine, schedule, width_limit, monitor, progress)
+            traj = _float64_run(problem, theta0, steps, choice.engine, schedule, width_limit, monitor, progress,
+                                divergence_bound)
             if traj.certified or traj.status not in ("inconclusive",):
                 traj.engine_reason = choice.reason
                 return traj
             escalated = traj.reason
     backend = choice.engine if choice.engine in ARBITRARY else "arb"
     traj = run_gd(problem, theta0, steps, backend=backend, prec=prec, max_prec=max_prec, schedule=schedule,
-                  monitor=monitor, progress=progress)
+                  monitor=monitor, progress=progress, divergence_bound=divergence_bound)
     traj.engine = backend
     traj.engine_reason = choice.reason
     traj.escalated = escalated
     return traj
 
 
-def _float64_run(problem, theta0, steps, engine, schedule, width_limit, monitor, progress) -> Trajectory:
+def _float64_run(problem, theta0, steps, engine, schedule, width_limit, monitor, progress,
+                 divergence_bound=DEFAULT_DIVERGENCE_BOUND) -> Trajectory:
     if engine == BATCH:
         from verify.dynamics.batch import run_batch
 
@@ -137,7 +143,8 @@ def _float64_run(problem, theta0, steps, engine, schedule, width_limit, monitor,
         return traj
     ar = get_arithmetic("f64")
     run = run_matrix(problem, [theta0] if not isinstance(theta0, np.ndarray) else theta0[None, :], steps, ar,
-                     schedule=schedule, width_limit=width_limit, monitor=monitor, progress=progress)
+                     schedule=schedule, width_limit=width_limit, monitor=monitor, progress=progress,
+                     divergence_bound=divergence_bound)
     return run.trajectory(0, backend=_arb_reader(), engine=MATRIX_ENGINE, precisions_tried=(53,))
 
 

@@ -13,6 +13,11 @@ pattern is decided in exact rational arithmetic — which is how an initial
 pre-activation of exactly 0 is certified inactive. Any other enclosure of a
 pre-activation that contains 0 makes the step *ambiguous*: the run restarts at
 twice the precision, up to ``max_prec``, and then reports *inconclusive at step t*.
+
+A run whose loss is certified to exceed ``divergence_bound`` at step ``t`` (or a parameter of
+``theta_t`` to have moved farther than it) stops there with status ``diverged``
+(:mod:`verify.dynamics.divergence`), the record of the last step whose pattern is certified kept
+(``t``, or ``t - 1`` when a parameter crossed): the enclosures beyond grow without bound.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ from verify.arith import Backend, get_backend
 from verify.arith.arrays import get_arithmetic
 from verify.arith.base import check_prec
 from verify.dynamics.compile import Ambiguous, compile_step
+from verify.dynamics.divergence import (
+    DEFAULT_DIVERGENCE_BOUND,
+    DIVERGED,
+    Diverged,
+    check_bound,
+    loss_reason,
+    param_reason,
+)
 from verify.dynamics.pattern import pattern_string
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import COMPLETE, INCONCLUSIVE, StepRecord, Trajectory
@@ -56,15 +69,44 @@ def exact_preactivations(problem: Problem, theta: Sequence[Fraction]) -> list[li
 class _Kernel:
     """The GD loop for one problem on one backend: compiled steps plus bookkeeping."""
 
-    def __init__(self, problem: Problem, backend: Backend) -> None:
+    def __init__(self, problem: Problem, backend: Backend, bound: Fraction | None = None) -> None:
         self.problem, self.be = problem, backend
         self.step = compile_step(problem, backend)
         self.inv_n = backend.exact(Fraction(1, problem.data.n))
         self.logistic = problem.network.loss == "logistic"
+        self.log1p = backend.kernel("log1p")
+        self.bound_q = bound
+        self.bound = None if bound is None else backend.exact(bound)
+        self.names = problem.network.param_names()
+
+    def diverged(self, loss: object) -> str | None:
+        """Why step ``t`` is certified divergent by its loss (beyond the bound), or None."""
+        return loss_reason(self.bound_q) if self.be.outside(loss, None, self.bound) else None
+
+    def thresholds(self, theta0: Sequence[Fraction]) -> list[tuple[object, object]]:
+        """Per parameter ``(-T, T)`` with ``T = bound + |theta0[k]|``: ``|theta[k]| > T`` certifies
+        ``|theta[k] - theta0[k]| > bound`` by comparing balls, without arithmetic."""
+        be = self.be
+        return [(be.exact(-self.bound_q - abs(q)), be.exact(self.bound_q + abs(q))) for q in theta0]
+
+    def moved_too_far(self, P: Sequence, T: Sequence[tuple[object, object]]) -> str | None:
+        """Why ``theta_{t+1}`` (``P``) is certified divergent: a parameter beyond its threshold
+        (:meth:`thresholds`), or None."""
+        if self.be.name == "arb":  # the hot path: Arb's ball comparisons are certified, inline them
+            for k, p in enumerate(P):
+                lo, hi = T[k]
+                if p > hi or p < lo:
+                    return param_reason(self.names[k], self.bound_q)
+            return None
+        outside = self.be.outside
+        for k, (p, (lo, hi)) in enumerate(zip(P, T, strict=True)):
+            if outside(p, lo, hi):
+                return param_reason(self.names[k], self.bound_q)
+        return None
 
     def loss(self, expo: Sequence) -> object:
         """``L = (1/n) sum_i l(y_i N_i)`` from the enclosures ``expo_i = exp(-y_i N_i)``."""
-        terms = [self.be.log1p(e) for e in expo] if self.logistic else list(expo)
+        terms = [self.log1p(e) for e in expo] if self.logistic else list(expo)
         total = terms[0]
         for term in terms[1:]:
             total = total + term
@@ -79,11 +121,13 @@ class _Kernel:
         records: list[StepRecord],
         phases: list[tuple[int, str]],
     ) -> None:
-        """Append to ``records`` and ``phases`` as steps are certified (kept up to an ambiguity)."""
+        """Append to ``records`` and ``phases`` as steps are certified (kept up to an ambiguity);
+        raise :class:`~verify.dynamics.divergence.Diverged` after recording a divergent step."""
         be, step = self.be, self.step
         exact_sign = [[(z > 0) - (z < 0) for z in row] for row in exact_preactivations(self.problem, theta0)]
         frozen = [True] * self.problem.network.width  # neuron j still at its exact initial values
         P = [be.exact(q) for q in theta0]
+        T = self.thresholds(theta0) if self.bound is not None else None
         last_mask = -1
         for t in range(steps + 1):
             P_next, mask, active, expo = step(P, frozen, exact_sign, t)
@@ -93,11 +137,20 @@ class _Kernel:
                 keep_now = True
             else:
                 keep_now = t in keep
-            if keep_now or t == steps:
+            loss, why, at = None, None, t
+            if self.bound is not None:
                 loss = self.loss(expo)
-                if not be.is_finite(loss):
+                why = self.diverged(loss)
+                if why is None and t < steps:  # theta_{t+1} already beyond: stop before its forward pass
+                    why, at = self.moved_too_far(P_next, T), t + 1
+            if keep_now or t == steps or why:
+                if loss is None:
+                    loss = self.loss(expo)
+                if why is None and not be.is_finite(loss):
                     raise Ambiguous(t, "loss enclosure is not finite")
                 records.append(StepRecord(t, tuple(P), loss, phases[-1][1]))
+                if why:
+                    raise Diverged(at, why)
             if progress is not None and t % 4096 == 0:
                 progress(t)
             P = P_next
@@ -120,14 +173,17 @@ def run_gd(
     progress: Progress | None = None,
     monitor: Monitor | None = None,
     kernel: str = "auto",
+    divergence_bound: object = DEFAULT_DIVERGENCE_BOUND,
 ) -> Trajectory:
     """Run ``steps`` certified GD steps from exact ``theta0``, escalating precision.
 
     Returns a :class:`Trajectory` whose status is ``complete`` (every step's
-    pattern certified) or ``inconclusive`` (with the failing step and every
-    precision tried). The step is the matrix step of :mod:`verify.dynamics.step` in the
-    backend's array arithmetic (:func:`verify.arith.arrays.get_arithmetic`), for any size; networks
-    of at most :data:`COMPILED_MAX_TERMS` terms (paper A) run on the straight-line step of
+    pattern certified), ``inconclusive`` (with the failing step and every
+    precision tried) or ``diverged`` (at ``failed_step`` the loss or a parameter's magnitude is
+    certified ``> divergence_bound``, default ``2**100``; ``None`` disables the check). The step is
+    the matrix step of :mod:`verify.dynamics.step` in the backend's array arithmetic
+    (:func:`verify.arith.arrays.get_arithmetic`), for any size; networks of at most
+    :data:`COMPILED_MAX_TERMS` terms (paper A) run on the straight-line step of
     :mod:`verify.dynamics.compile` instead (``kernel="auto"``; ``"matrix"`` or ``"compiled"`` force
     one). ``monitor`` (matrix step only) is called once per step (:data:`verify.dynamics.wide.Monitor`).
     """
@@ -138,6 +194,7 @@ def run_gd(
     name = backend if isinstance(backend, str) else backend.name
     be = get_backend(name, prec) if isinstance(backend, str) else backend.with_prec(prec)
     check_prec(max_prec)
+    bound = check_bound(divergence_bound)
     compiled = kernel == "compiled" or (kernel == "auto" and monitor is None
                                         and compiled_terms(problem) <= COMPILED_MAX_TERMS)
     if compiled:
@@ -154,14 +211,19 @@ def run_gd(
             traj = Trajectory(problem, theta, be, steps, precisions_tried=tuple(tried))
             try:
                 with be.working_precision():
-                    _Kernel(problem, be).run(theta, steps, keep, progress, traj.records, traj.phases)
+                    _Kernel(problem, be, bound).run(theta, steps, keep, progress, traj.records, traj.phases)
                 traj.status = COMPLETE
+                return traj
+            except Diverged as div:
+                traj.status, traj.failed_step = DIVERGED, div.step
+                traj.reason = f"{div.what} at step {div.step} at {p} bits"
                 return traj
             except Ambiguous as amb:
                 failed, what = amb.step, amb.what
         else:
             ar = get_arithmetic(name, p)
-            run = run_matrix(problem, theta, steps, ar, schedule=schedule, monitor=monitor, progress=progress)
+            run = run_matrix(problem, theta, steps, ar, schedule=schedule, monitor=monitor, progress=progress,
+                             divergence_bound=bound)
             traj = run.trajectory(0, backend=be, precisions_tried=tuple(tried))
             lane = run.lanes[0]
             if lane.completed or lane.status not in (AMBIGUOUS, NONFINITE):

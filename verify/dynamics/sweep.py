@@ -31,6 +31,7 @@ from verify.arith import BACKENDS
 from verify.arith.arrays import get_arithmetic
 from verify.dynamics import batch as bt
 from verify.dynamics import engines as eng
+from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND, DIVERGED
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.trajectory import Trajectory
@@ -66,6 +67,7 @@ class SweepSpec:
     max_prec: int = 1024
     schedule: RecordSchedule = field(default_factory=RecordSchedule)
     width_limit: float = bt.DEFAULT_WIDTH_LIMIT
+    divergence_bound: int | Fraction | None = DEFAULT_DIVERGENCE_BOUND  # verify.dynamics.divergence
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -83,7 +85,7 @@ class SweepSpec:
     def engine_run(self, theta0: Sequence[Fraction]) -> Trajectory:
         """One init on the arbitrary-precision engine."""
         return run_gd(self.problem, theta0, self.steps, backend=self.escalation_backend, prec=self.prec,
-                      max_prec=self.max_prec, schedule=self.schedule)
+                      max_prec=self.max_prec, schedule=self.schedule, divergence_bound=self.divergence_bound)
 
 
 @dataclass
@@ -132,7 +134,7 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
         run = run_matrix_f64(spec, inits[a:a + stack])
         for k, result in enumerate(run.lanes):
             index = start + a + k
-            if result.completed:
+            if result.completed or result.status == DIVERGED:  # certified either way
                 lane = Lane(index, eng.MATRIX_ENGINE, None, choice.reason)
                 traj = run.trajectory(k, backend=eng._arb_reader(), engine=eng.MATRIX_ENGINE, precisions_tried=(53,))
             else:
@@ -153,7 +155,7 @@ def run_matrix_f64(spec: SweepSpec, inits: Sequence[Sequence[Fraction]]):
     from verify.dynamics.wide import run_matrix
 
     return run_matrix(spec.problem, inits, spec.steps, get_arithmetic("f64"), schedule=spec.schedule,
-                      width_limit=spec.width_limit)
+                      width_limit=spec.width_limit, divergence_bound=spec.divergence_bound)
 
 
 def certified_run(spec: SweepSpec, theta0: Sequence[object]) -> tuple[Lane, Trajectory]:

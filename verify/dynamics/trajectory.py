@@ -5,7 +5,10 @@ the exact real iterate ``theta_t`` and of ``L(theta_t)``, and ``pattern`` is the
 activation pattern of ``theta_t``, certified. ``phases`` run-length encodes the
 certified pattern of *every* step 0..steps_done, not only the recorded ones.
 An inconclusive run keeps what its last (highest-precision) attempt certified:
-records and phases of the steps before ``failed_step``.
+records and phases of the steps before ``failed_step``. A diverged run
+(:mod:`verify.dynamics.divergence`) stops at ``failed_step``, the step at which the loss or a
+parameter was certified beyond the divergence bound, and always records its last certified step
+(``failed_step`` when the loss crossed, the step before when a parameter did).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from verify.model.network import Problem
 
 COMPLETE = "complete"
 INCONCLUSIVE = "inconclusive"
+DIVERGED = "diverged"  # = verify.dynamics.divergence.DIVERGED
 
 
 class StepRecord:
@@ -78,12 +82,19 @@ class Trajectory:
         return self.status == COMPLETE
 
     @property
+    def diverged(self) -> bool:
+        """Certified divergent at :attr:`failed_step` (see :mod:`verify.dynamics.divergence`)."""
+        return self.status == DIVERGED
+
+    @property
     def final(self) -> StepRecord:
         return self.records[-1]
 
     @property
     def steps_done(self) -> int:
         """Last step whose pattern is certified (-1 when none is)."""
+        if self.status == DIVERGED:  # its last certified step is recorded (failed_step or the one before)
+            return self.records[-1].t if self.records else -1
         if self.failed_step is not None:
             return self.failed_step - 1
         return self.records[-1].t if self.records else -1

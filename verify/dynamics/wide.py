@@ -6,8 +6,11 @@ every lane in one stack (so each big product serves them all), in the arithmetic
 certify: a pre-activation whose sign is undecided (at step ``t``: ``theta_t`` is enclosed but
 its pattern is not certified), a loss or exponential that is not finite (at ``t``), a parameter
 interval wider than ``width_limit`` (at ``t + 1``: ``theta_{t+1}`` was computed but is too wide
-to be worth continuing in this arithmetic), or a check of ``monitor`` (:data:`Monitor`). Stopped
-lanes leave the stack; the others go on.
+to be worth continuing in this arithmetic), or a check of ``monitor`` (:data:`Monitor`). A lane
+whose loss (pattern certified) is certified beyond ``divergence_bound``, or a parameter farther than
+it from its init, at step
+``t`` stops there with status ``diverged`` (:mod:`verify.dynamics.divergence`), its step ``t``
+recorded. Stopped lanes leave the stack; the others go on.
 
 For each lane, the result keeps the records of the steps of ``schedule``, of the last step, and
 (when ``record_changes``) of every pattern change, with packed parameters
@@ -32,6 +35,7 @@ import numpy as np
 from verify.arith import fenv
 from verify.arith.arrays import Arr, ArrayArithmetic
 from verify.arith.base import Backend
+from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND, DIVERGED, check_bound, loss_reason, param_reason
 from verify.dynamics.pattern import lane_pattern
 from verify.dynamics.records import PackedParams
 from verify.dynamics.schedule import RecordSchedule
@@ -190,14 +194,17 @@ def run_matrix(
     record_changes: bool | None = None,
     monitor: Monitor | None = None,
     progress: Callable[[int], None] | None = None,
+    divergence_bound: object = DEFAULT_DIVERGENCE_BOUND,
 ) -> MatrixRun:
     """Certified GD from every exact init (one lane each, stacked), in arithmetic ``ar``; see the
     module doc. ``record_changes`` (default: while ``theta`` has at most
-    :data:`CHANGE_RECORD_LIMIT` entries) keeps a record at every pattern change."""
+    :data:`CHANGE_RECORD_LIMIT` entries) keeps a record at every pattern change. ``divergence_bound``
+    (default ``2**100``, None: no check): see the module doc."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InvalidArgument("steps", steps, "must be a non-negative integer")
     if width_limit is not None and not 0 < width_limit:
         raise InvalidArgument("width_limit", width_limit, "must be a positive number")
+    bound = check_bound(divergence_bound)
     theta0, exact = exact_inits(problem, inits)
     L = theta0.shape[0]
     net = problem.network
@@ -213,18 +220,20 @@ def run_matrix(
     Theta0, A0 = split_params(problem, theta0)
     act0 = exact_signs(problem, Theta0) > 0  # (n, L, m): the pattern of step 0, exact
     with ar.working_precision():
-        _Loop(problem, ar, run, keep, width_limit, record_changes, monitor, progress).run(Theta0, A0, act0)
+        _Loop(problem, ar, run, keep, width_limit, record_changes, monitor, progress, bound).run(Theta0, A0, act0)
     return run
 
 
 class _Loop:
     """The step loop over the stacked lanes (one object per run, for its bookkeeping)."""
 
-    def __init__(self, problem, ar, run, keep, width_limit, record_changes, monitor, progress) -> None:
+    def __init__(self, problem, ar, run, keep, width_limit, record_changes, monitor, progress, bound=None) -> None:
         self.problem, self.ar, self.run_ = problem, ar, run
         self.keep, self.width_limit, self.record_changes = keep, width_limit, record_changes
         self.monitor, self.progress = monitor, progress
         self.step = GDStep(problem, ar)
+        self.bound_q = bound
+        self.bound = None if bound is None else ar.constant(bound)
 
     def stop(self, lane: int, status: str, t: int, what: str) -> None:
         res = self.run_.lanes[lane]
@@ -237,28 +246,36 @@ class _Loop:
         steps = self.run_.steps
         Theta = ar.exact(Theta0)
         A = None if A0 is None else ar.exact(A0)
+        self.start = self._thresholds(Theta0, A0)  # per parameter bound + |theta_0| (divergence)
         lanes = np.arange(Theta0.shape[0])
         live = act0.any(axis=0)  # (L, m): neurons active at step 0; the others never move
         prev = None
         for t in range(steps + 1):
             fw = step.forward(Theta, A, live, act0 if t == 0 else None)
             loss = step.loss(fw.E)
-            stopped = self._failures(t, lanes, fw, loss)
+            diverged = self._diverged(lanes, fw, loss)
+            stopped = self._failures(t, lanes, fw, loss, diverged)
             if self.monitor is not None:
                 extra = self.monitor(StepState(t, lanes, Theta, A, loss, ar)) or {}
                 for pos, (status, reason) in extra.items():
                     if pos not in stopped:
                         self.stop(int(lanes[pos]), status, t, reason)
                         stopped[pos] = True
+            if t < steps:
+                Theta_next, A_next, _ = step.backward(fw, Theta, A)
+                for pos, why in self._moved_too_far(Theta_next, A_next, stopped).items():
+                    self.stop(int(lanes[pos]), DIVERGED, t + 1, why)  # theta_{t+1}: step t is its last
+                    stopped[pos] = True
+                    diverged[pos] = why
             changed = np.ones(len(lanes), bool) if prev is None else (fw.act != prev).any(axis=(0, 2))
             scheduled = t in self.keep or t == steps
             for pos, lane in enumerate(lanes.tolist()):
-                if pos in stopped:
+                if pos in stopped and pos not in diverged:
                     continue
                 res = self.run_.lanes[lane]
                 if changed[pos]:
                     res.phases.append((t, lane_pattern(fw.act[:, pos, :])))
-                if scheduled or (changed[pos] and self.record_changes):
+                if scheduled or (changed[pos] and self.record_changes) or pos in diverged:
                     theta_l = ar.take(Theta, pos)
                     a_l = None if A is None else ar.take(A, pos)
                     pattern = res.phases[-1][1]
@@ -266,7 +283,6 @@ class _Loop:
                                                   ar.natives(ar.take(loss, slice(pos, pos + 1)))[0], pattern))
             if t == steps:
                 break
-            Theta_next, A_next, _ = step.backward(fw, Theta, A)
             if self.width_limit is not None:
                 widths = ar.max_width(Theta_next, axes=(1, 2))
                 if A_next is not None:
@@ -284,17 +300,62 @@ class _Loop:
                 idx = np.flatnonzero(keep)
                 Theta = ar.take(Theta, idx)
                 A = None if A is None else ar.take(A, idx)
+                if self.start is not None:
+                    T0, A0s = self.start
+                    self.start = (ar.take(T0, idx), None if A0s is None else ar.take(A0s, idx))
                 lanes, live, prev, act0 = lanes[idx], live[idx], prev[:, idx], act0[:, idx]
             if self.progress is not None and t % 64 == 0:
                 self.progress(t)
 
-    def _failures(self, t: int, lanes: np.ndarray, fw, loss) -> dict[int, bool]:
-        """Stop the lanes whose step ``t`` is not certified; return their stack positions."""
+    def _diverged(self, lanes: np.ndarray, fw, loss) -> dict[int, str]:
+        """``{position: reason}`` of the lanes whose loss is certified beyond the bound at this step
+        (only where the pattern is certified, which the loss relies on)."""
+        if self.bound is None:
+            return {}
+        ar = self.ar
+        by_loss = ar.positive(ar.sub(loss, self.bound)) & ~fw.undecided.any(axis=(0, 2))
+        return {pos: loss_reason(self.bound_q) for pos in np.flatnonzero(by_loss).tolist()}
+
+    def _thresholds(self, Theta0: np.ndarray, A0: np.ndarray | None) -> tuple[Arr, Arr | None] | None:
+        """``bound + |theta_0|`` per parameter, enclosed: ``|theta| >`` it certifies that the parameter
+        moved farther than the bound (the criterion of :func:`verify.dynamics.gd.run_gd` too)."""
+        if self.bound is None:
+            return None
+        ar, b = self.ar, self.bound_q
+
+        def thr(a: np.ndarray) -> Arr:
+            return ar.exact(np.vectorize(lambda v: b + abs(Fraction(v)), otypes=[object])(a))
+
+        return thr(Theta0), (None if A0 is None else thr(A0))
+
+    def _moved_too_far(self, Theta, A, stopped) -> dict[int, str]:
+        """``{position: reason}`` of the running lanes a parameter of which (in ``theta_{t+1}``) is
+        certified beyond ``bound + |theta_0|``: it moved farther than the bound."""
+        if self.bound is None:
+            return {}
+        ar = self.ar
+        T0, A0 = self.start
+        L = ar.shape(Theta)[0]
+        big = ar.exceeds(Theta, T0).reshape(L, -1)
+        if A is not None:
+            big = np.concatenate([big, ar.exceeds(A, A0).reshape(L, -1)], axis=1)
+        names = self.problem.network.param_names()
+        return {pos: param_reason(names[int(np.argmax(big[pos]))], self.bound_q)
+                for pos in np.flatnonzero(big.any(axis=1)).tolist() if pos not in stopped}
+
+    def _failures(self, t: int, lanes: np.ndarray, fw, loss, diverged=None) -> dict[int, bool]:
+        """Stop the lanes whose step ``t`` is not certified or is certified divergent; return their
+        stack positions."""
         ar = self.ar
         stopped: dict[int, bool] = {}
+        for pos, why in (diverged or {}).items():
+            self.stop(int(lanes[pos]), DIVERGED, t, why)
+            stopped[pos] = True
         undecided = fw.undecided.any(axis=(0, 2))
         finite = ar.finite(loss) & ar.finite(fw.E).all(axis=1)
         for pos in np.flatnonzero(undecided | ~finite).tolist():
+            if pos in stopped:
+                continue
             lane = int(lanes[pos])
             if undecided[pos]:
                 j, i = np.argwhere(fw.undecided[:, pos, :].T)[0]  # first in neuron-major order

@@ -124,7 +124,25 @@ class EnclosureOps:
         return getattr(value, "value", value)  # an Enclosure wrapper, or already native
 
     def pow(self, x: Any, n: int) -> Any:
-        return x**n if n >= 0 else self.const(Fraction(1)) / x ** (-n)
+        """``x**n`` by repeated multiplication (Arb's own ``**`` is NaN on a ball centred at 0). An even
+        power is a power of ``|x|`` kept nonnegative (``x**2`` over ``[-1, 1]`` is ``[0, 1]``, not
+        ``[-1, 1]``); an odd one is ``x * |x|**(n - 1)``."""
+        if n < 0:
+            return self.const(Fraction(1)) / self.pow(x, -n)
+        if n == 0:
+            return self.const(Fraction(1))
+        if n == 1:
+            return x
+        be = self.backend
+        a = be.relu(be.max2(x, -x))  # |x|
+        out, base, k = None, a, n - (n % 2)
+        while k:  # a**k by squaring, each product of nonnegative enclosures clamped at 0
+            if k & 1:
+                out = base if out is None else be.relu(out * base)
+            k >>= 1
+            if k:
+                base = be.relu(base * base)
+        return out if n % 2 == 0 else x * out
 
     def rpow(self, x: Any, p: int, q: int) -> Any:
         if (p, q) == (1, 2):
