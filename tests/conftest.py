@@ -62,6 +62,13 @@ def min_reach(fraction: float = 1.0):
 
 
 @pytest.fixture(autouse=True)
+def _own_result_store(tmp_path, monkeypatch):
+    """Every test gets its own result store (``$VERIFY_STORE``): none resumes another's chunks, and
+    none writes to the user's cache."""
+    monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "verify-store"))
+
+
+@pytest.fixture(autouse=True)
 def _restore_flint_precision():
     """Every test starts and ends at flint's default precision (it is process-global)."""
     saved = flint.ctx.prec

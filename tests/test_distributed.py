@@ -296,3 +296,20 @@ def test_a_sweep_on_a_cluster_named_by_its_scheduler(dask_cluster, tmp_path):
                      scheduler=dask_cluster)
     assert run.executor == "dask" and repr(run.value) == repr(toy_expected())
     assert store.verify().lanes == TOY_LANES
+
+
+def test_a_killed_pool_leaves_no_manager_thread_for_the_exit_handler():
+    """After ``close(kill=True)`` the pool's manager thread has finished and is no longer in the table
+    ``concurrent.futures.process._python_exit`` writes to at interpreter exit (a write to its closed
+    wake-up pipe raced with the teardown: "OSError: [Errno 9] Bad file descriptor" in the log)."""
+    from concurrent.futures import process as pool_module
+
+    from verify.distributed.executors import Pool
+
+    pool = Pool(ToyTask(toy_fold()), 2)
+    assert [r for r, _ in pool.run([(0, 10), (10, 20)])]
+    manager = pool._pool._executor_manager_thread  # started by the first submit
+    assert manager in pool_module._threads_wakeups
+    pool.close(kill=True)
+    assert not manager.is_alive()
+    assert manager not in pool_module._threads_wakeups

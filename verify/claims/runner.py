@@ -1,15 +1,30 @@
 """Check a list of claims over a set of exact inits, sharing one GD trajectory per init.
 
-The inits go through one sweep (:mod:`verify.dynamics.sweep`: the float64 batch backend, with
-escalation to Arb, in worker processes when a picklable ``lookup`` of the claims by id is
-given). For each init the runner builds ONE :class:`~verify.claims.claim.Case` holding its
-trajectory; every per-init claim reads it, so each GD run happens once whatever the number of
-claims. When a claim is inconclusive on a float64 trajectory, the init is run again on Arb and
-all its claims are checked again there (a lane escalated for that reason says so). When a claim
-reads every step (``Claim.every_step``, e.g. a claim of the language), every step is recorded
-(``RecordSchedule`` stride 1) and the inits go through the sweep in blocks of
-:data:`EVERY_STEP_BLOCK`, which bounds the records held at once. Claims of
-scope ``"once"`` run a single time on ``Case(settings, None)``.
+The inits are lanes of one chunked sweep (:func:`verify.distributed.run_chunks`): a chunk task
+(:class:`ClaimTask`) takes lanes ``a .. b - 1`` (the paper's default inits are sampled by index in
+the worker, so the driver never holds them all), runs them through the engine
+(:func:`verify.dynamics.sweep.run_chunk`: the float64 batch lanes, escalated to Arb), builds for
+each init ONE :class:`~verify.claims.claim.Case` whose trajectory every per-init claim reads, and
+folds the chunk's outcomes into a summary (:class:`ClaimsFold`); only summaries come back to the
+driver, are stored (a :class:`~verify.store.ChunkStore` when one is given: every finished chunk at
+once, and a rerun resumes from it) and merged. Two summaries:
+
+* ``keep="all"``: every outcome (what ``results.json`` lists; memory grows with the inits);
+* ``keep="examples"``: per claim the counts by status, the counterexample candidate (smallest
+  exact L1 norm of the init, then index), the first outcome of each status, and one certified
+  outcome per distinct span of steps covered: memory bounded by the claims, not the inits
+  (what ``verify check`` uses, e.g. for 10**6 inits).
+
+Where the chunks run (inline, a local process pool, dask), the chunk size, the store and the
+progress line come from :class:`~verify.distributed.options.SweepOptions` (an argument, or the
+innermost :func:`~verify.distributed.options.use_options` block); none changes a result.
+Without a picklable ``lookup`` of the claims by id everything runs in this process.
+
+When a claim is inconclusive on a float64 trajectory, the init is run again on Arb and all its
+claims are checked again there (a lane escalated for that reason says so). When a claim reads
+every step (``Claim.every_step``, e.g. a claim of the language), every step is recorded
+(``RecordSchedule`` stride 1) and chunks hold at most :data:`EVERY_STEP_BLOCK` inits, which bounds
+the records held at once. Claims of scope ``"once"`` run a single time on ``Case(settings, None)``.
 
 Per claim and init the outcome is:
 
@@ -23,24 +38,33 @@ Per claim and init the outcome is:
 
 The counterexample of a :class:`~verify.claims.result.ClaimResult` is the refuted outcome whose
 init has the smallest exact L1 norm (ties: smallest index). Invariant: results depend only on
-``settings`` and ``inits`` (no wall times, no floats), so ``to_dict()`` is reproducible.
+``settings`` and ``inits`` (no wall times, no floats; not the executor, the workers, the chunks or
+the store), so ``to_dict()`` is reproducible.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from functools import partial
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
 
 from verify.claims.claim import Case, Claim
 from verify.claims.result import ClaimResult, InitOutcome, Outcome, Status
+from verify.distributed.options import SweepOptions, current_options
+from verify.distributed.runner import ChunkOutput, SweepRun, run_chunks
+from verify.dynamics import sweep as _sweep
 from verify.dynamics.batch import ENGINE as BATCH_ENGINE
 from verify.dynamics.schedule import EVERY_STEP
-from verify.dynamics.sweep import Lane, SweepResult, sweep
+from verify.dynamics.sweep import Lane, SweepResult
 from verify.dynamics.trajectory import Trajectory
 from verify.errors import UndecidableError
-from verify.papers import CaseSpec
+from verify.papers import CaseSpec, Paper
 from verify.settings import CheckSettings
 
 ONCE = "once"
@@ -102,21 +126,294 @@ def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside:
     return None, outcomes
 
 
-def _check_init_by_id(claim_ids: tuple[str, ...], lookup: Callable[[str], Claim], settings: CheckSettings,
-                      check_outside: bool, indices: Sequence[int], index: int, traj: Trajectory,
-                      lane: Lane) -> tuple[Lane | None, list]:
-    return _check_init([lookup(cid) for cid in claim_ids], settings, check_outside, indices, index, traj, lane)
-
-
-def _groups(cases: Sequence[CaseSpec], block: int | None = None) -> list[list[CaseSpec]]:
-    """Cases grouped by their (identical) problem object, in order of first appearance (and cut into
-    blocks of at most ``block`` cases)."""
+def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
+    """Cases grouped by their (identical) problem object, in order of first appearance."""
     groups: dict[int, list[CaseSpec]] = {}
     for case in cases:
         groups.setdefault(id(case.problem), []).append(case)
-    if block is None:
-        return list(groups.values())
-    return [g[k:k + block] for g in groups.values() for k in range(0, len(g), block)]
+    return list(groups.values())
+
+
+# -- the chunk task ----------------------------------------------------------------------------------
+
+KEEP = ("all", "examples")
+MAX_CHUNK = 2048  # lanes per chunk at most (the batch kernels' per-step overhead is small from here)
+MIN_CHUNK = 16
+
+
+@lru_cache(maxsize=8)
+def _default_problem(settings: CheckSettings) -> Any:
+    return settings.problem()
+
+
+def lazy_cases(settings: CheckSettings) -> bool:
+    """Whether the paper's cases are its default ones (inits sampled by index on its one problem),
+    which a chunk then samples itself instead of the driver holding them all."""
+    return type(settings.plugin).cases is Paper.cases
+
+
+def chunk_cases(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: int, b: int) -> list[CaseSpec]:
+    """Cases ``a .. b - 1`` (positions): of ``cases``, or the paper's default inits ``a .. b - 1``."""
+    if cases is not None:
+        return list(cases[a:b])
+    from verify.init.schemes import sample_inits
+
+    problem = _default_problem(settings)
+    inits = sample_inits(problem.network, settings.scheme, settings.seed, b - a, a)
+    return [CaseSpec(a + k, problem, theta) for k, theta in enumerate(inits)]
+
+
+@dataclass(frozen=True)
+class LaneOutcomes:
+    """One init after every claim: the lane that certified it, its exact init, one outcome per claim."""
+
+    lane: Lane
+    theta0: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]
+
+
+@dataclass(frozen=True)
+class ClaimTask:
+    """``task(a, b)``: lanes ``a .. b - 1`` of the check, folded with ``fold`` (picklable when
+    ``lookup`` is, with ``claims`` left out)."""
+
+    claim_ids: tuple[str, ...]
+    settings: CheckSettings
+    fold: Any
+    lookup: Callable[[str], Claim] | None = None
+    claims: tuple[Claim, ...] | None = None  # only without a lookup (then everything runs inline)
+    cases: tuple[CaseSpec, ...] | None = None  # None: the paper's default inits, sampled per chunk
+    check_outside: bool = False
+    lanes_per_problem: tuple[int, ...] = ()  # the sweep's size per problem (the engine choice depends on it)
+
+    def _claims(self) -> tuple[Claim, ...]:
+        if self.claims is not None:
+            return self.claims
+        assert self.lookup is not None
+        return tuple(self.lookup(cid) for cid in self.claim_ids)
+
+    def __call__(self, a: int, b: int) -> ChunkOutput:
+        claims = self._claims()
+        every = any(c.every_step for c in claims)
+        schedule = EVERY_STEP if every else None
+        acc = self.fold.empty()
+        escalated = 0
+        for group in _groups(chunk_cases(self.settings, self.cases, a, b)):
+            indices = tuple(c.index for c in group)
+            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices)
+            spec = self.settings.sweep_spec(schedule, problem=group[0].problem)
+            total = self._lanes_of(group[0])
+            pairs = _sweep.run_chunk(spec, 0, [c.theta0 for c in group], reduce, total)
+            for case, (lane, (new_lane, outs)) in zip(group, pairs, strict=True):
+                final = replace(new_lane or lane, index=case.index)
+                escalated += final.escalated is not None
+                acc = self.fold.add(acc, case.index, LaneOutcomes(final, tuple(str(q) for q in case.theta0),
+                                                                  tuple(outs)))
+        return ChunkOutput(acc, escalated)
+
+    def _lanes_of(self, case: CaseSpec) -> int:
+        if self.cases is None:
+            return self.settings.inits
+        order = {}
+        for c in self.cases:
+            order.setdefault(id(c.problem), len(order))
+        return self.lanes_per_problem[order[id(case.problem)]]
+
+
+# -- the folds --------------------------------------------------------------------------------------
+
+def _engine_key(lane: Lane) -> str:
+    return lane.engine
+
+
+def _reason_key(lane: Lane) -> str | None:
+    return lane.escalated.split(" at step ")[0] if lane.escalated else None
+
+
+@dataclass(frozen=True)
+class AllOutcomes:
+    """Every lane's outcomes, by init index (``keep="all"``); a :class:`~verify.distributed.Fold`."""
+
+    def empty(self) -> dict[int, LaneOutcomes]:
+        return {}
+
+    def add(self, acc: dict, index: int, item: LaneOutcomes) -> dict:
+        acc[index] = item
+        return acc
+
+    def merge(self, acc: dict, other: dict) -> dict:
+        acc.update(other)
+        return acc
+
+    def finish(self, acc: dict) -> dict[int, LaneOutcomes]:
+        return dict(sorted(acc.items()))
+
+
+@dataclass(frozen=True)
+class ClaimsFold:
+    """Per claim, what ``verify check`` prints, in memory bounded by the claims (``keep="examples"``).
+
+    Summary: ``{"engines": Counter, "reasons": Counter, "claims": [per claim: {"counts": status ->
+    int, "cx": (L1, index, InitOutcome) | None, "first": status -> (index, InitOutcome), "covers":
+    span -> (index, InitOutcome), "partial": (index, InitOutcome) | None}]}``, where ``partial`` is
+    the first certified outcome that does not claim every t. Every part merges by sums and minima
+    under a total order, so the summary does not depend on the chunks (a commutative monoid).
+    """
+
+    claims: int
+
+    def empty(self) -> dict[str, Any]:
+        return {"engines": Counter(), "reasons": Counter(),
+                "claims": [{"counts": Counter(), "cx": None, "first": {}, "covers": {}, "partial": None}
+                           for _ in range(self.claims)]}
+
+    def add(self, acc: dict, index: int, item: LaneOutcomes) -> dict:
+        acc["engines"][_engine_key(item.lane)] += 1
+        reason = _reason_key(item.lane)
+        if reason is not None:
+            acc["reasons"][reason] += 1
+        for c, out in zip(acc["claims"], item.outcomes, strict=True):
+            status = out.status.value
+            c["counts"][status] += 1
+            entry = (index, InitOutcome(index, item.theta0, out))
+            c["first"][status] = _least(c["first"].get(status), entry)
+            if out.status is Status.REFUTED:
+                c["cx"] = _least(c["cx"], (_l1(item.theta0), index, entry[1]))
+            if out.status is Status.CERTIFIED:
+                span = out.data.get("covers")
+                if span:
+                    c["covers"][span] = _least(c["covers"].get(span), entry)
+                    if not out.data.get("every_t"):
+                        c["partial"] = _least(c["partial"], entry)
+        return acc
+
+    def merge(self, acc: dict, other: dict) -> dict:
+        acc["engines"].update(other["engines"])
+        acc["reasons"].update(other["reasons"])
+        for c, o in zip(acc["claims"], other["claims"], strict=True):
+            c["counts"].update(o["counts"])
+            c["cx"] = _least(c["cx"], o["cx"])
+            c["partial"] = _least(c["partial"], o["partial"])
+            for part in ("first", "covers"):
+                for k, v in o[part].items():
+                    c[part][k] = _least(c[part].get(k), v)
+        return acc
+
+    def finish(self, acc: dict) -> dict[str, Any]:
+        return acc
+
+
+def _least(a: tuple | None, b: tuple | None) -> tuple | None:
+    """The smaller of two candidates by their leading keys (``None``: no candidate)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a[:-1] <= b[:-1] else b
+
+
+@dataclass(frozen=True)
+class FoldedClaimResult(ClaimResult):
+    """A :class:`ClaimResult` of a streamed check: ``outcomes`` holds examples only (the
+    counterexample, the first outcome of each status, one certified outcome per span covered);
+    ``tally`` holds the counts over every init."""
+
+    tally: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s.value: self.tally.get(s.value, 0) for s in Status}
+
+
+# -- the driver -------------------------------------------------------------------------------------
+
+def choose_chunk_size(n: int, every_step: bool, unit: int = 1) -> int:
+    """Lanes per chunk: a quarter of the sweep, between :data:`MIN_CHUNK` and :data:`MAX_CHUNK`
+    (:data:`EVERY_STEP_BLOCK` when every step is recorded), a multiple of ``unit`` (the matrix
+    engine's stack, so its products never depend on the chunking). A function of the sweep alone,
+    not of the workers, so a rerun on other workers meets the same chunks in the store."""
+    top = EVERY_STEP_BLOCK if every_step else MAX_CHUNK
+    size = min(top, max(MIN_CHUNK, -(-n // 4)))
+    return max(unit, -(-size // unit) * unit)
+
+
+def _claims_identity(claims: Sequence[Claim], lookup: Callable | None) -> str:
+    """What the claims' outcomes depend on besides the settings and the engine code: their
+    definitions, and the file a lookup reads them from (its content)."""
+    parts: list[Any] = [[c.id, c.title, c.statement, c.source, list(c.hypotheses), c.mutation_of, c.scope,
+                         c.every_step] for c in claims]
+    if isinstance(lookup, partial):
+        for arg in lookup.args:
+            if isinstance(arg, str) and len(arg) < 4096 and Path(arg).is_file():
+                parts.append(hashlib.sha256(Path(arg).read_bytes()).hexdigest())
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _claim_modules(claims: Sequence[Claim], settings: CheckSettings) -> tuple[str, ...]:
+    mods = {"verify.claims", type(settings.plugin).__module__.split(".")[0]}
+    for c in claims:
+        for fn in (c.check, c.admits):
+            mod = getattr(fn, "__module__", None) or getattr(getattr(fn, "func", None), "__module__", None)
+            if mod and mod != "__main__":
+                mods.add(mod.split(".")[0] if not mod.startswith("verify.") else ".".join(mod.split(".")[:2]))
+    return tuple(sorted(mods))
+
+
+def open_store(options: SweepOptions, claims: Sequence[Claim], lookup: Callable | None, settings: CheckSettings,
+               cases: Sequence[CaseSpec] | None, keep: str, check_outside: bool) -> Any:
+    """The store of this check under ``options.store`` (None without one). Its key: the claims'
+    identity, the cases (when not the paper's default inits), what is kept, the settings' digest,
+    and the code (engine modules, the claims', the paper's)."""
+    if options.store is None:
+        return None
+    from verify.store import ChunkStore, store_key
+
+    case_id = "default"
+    if cases is not None:
+        h = hashlib.sha256()
+        for c in cases:
+            h.update(json.dumps([c.index, [str(q) for q in c.theta0]]).encode())
+        case_id = h.hexdigest()[:16]
+    task = f"claims:{_claims_identity(claims, lookup)}:cases={case_id}:keep={keep}:outside={int(check_outside)}"
+    try:
+        key = store_key(task, settings.digest(), _claim_modules(claims, settings))
+    except Exception:  # a module without source files (built in a notebook, ...): no store for it
+        return None
+    meta = {"claims": [c.id for c in claims], "paper": settings.paper, "settings": settings.to_dict(),
+            "inits": len(cases) if cases is not None else settings.inits}
+    return ChunkStore.open(options.store, key, json.loads(json.dumps(meta, default=str)))
+
+
+def sweep_claims(per_init: Sequence[Claim], settings: CheckSettings, cases: Sequence[CaseSpec] | None, *,
+                 keep: str, check_outside: bool, lookup: Callable[[str], Claim] | None, workers: int | None,
+                 options: SweepOptions, progress: Callable[[int], None] | None = None) -> SweepRun:
+    """The per-init claims over the cases as one chunked sweep (see the module doc)."""
+    n = len(cases) if cases is not None else settings.inits
+    every = any(c.every_step for c in per_init)
+    fold: Any = AllOutcomes() if keep == "all" else ClaimsFold(len(per_init))
+    sizes: tuple[int, ...] = ()
+    if cases is not None:
+        count: dict[int, int] = {}
+        for c in cases:
+            count[id(c.problem)] = count.get(id(c.problem), 0) + 1
+        sizes = tuple(count.values())
+    first_problem = cases[0].problem if cases else _default_problem(settings)
+    spec = settings.sweep_spec(EVERY_STEP if every else None, problem=first_problem)
+    unit = _sweep.matrix_stack(first_problem) if spec.choice(n).engine == _sweep.eng.MATRIX else 1
+    chunk = options.chunk_size or choose_chunk_size(n, every, unit)
+    task = ClaimTask(tuple(c.id for c in per_init), settings, fold, lookup,
+                     tuple(per_init) if lookup is None else None, tuple(cases) if cases is not None else None,
+                     check_outside, sizes)
+    if lookup is None:
+        workers = 1
+    store = open_store(options, per_init, lookup, settings, cases, keep, check_outside)
+    executor = options.executor
+    if lookup is None:
+        executor = "inline"
+    elif executor is None and options.scheduler is None and spec.choice(n).engine == _sweep.BATCH:
+        _sweep.bt.step_kernels(first_problem)  # compile (or load) once here, so forked workers inherit it
+    return run_chunks(task, n, fold, chunk_size=chunk, store=store, executor=executor, scheduler=options.scheduler,
+                      workers=workers, progress=options.progress, on_chunk=progress, resume=not options.fresh)
 
 
 def check_claims(
@@ -129,6 +426,8 @@ def check_claims(
     check_outside: bool = False,
     lookup: Callable[[str], Claim] | None = None,
     workers: int | None = None,
+    keep: str | None = None,
+    options: SweepOptions | None = None,
 ) -> list[ClaimResult]:
     """Check every claim; per-init claims on ``cases`` (default: the paper's
     :meth:`~verify.papers.Paper.cases`, or ``inits`` on the paper's problem when given).
@@ -136,54 +435,58 @@ def check_claims(
 
     ``lookup`` (a picklable function mapping a claim id to its claim) lets worker processes find
     the claims; without it everything runs in this process. ``workers`` defaults to every core.
+    ``keep``: ``"all"`` outcomes, or ``"examples"`` only (bounded memory: :class:`FoldedClaimResult`);
+    default: the options'. ``options``: executor, chunks, store, progress (default: the innermost
+    :func:`~verify.distributed.options.use_options` block's, except for an ad-hoc ``inits`` list,
+    e.g. one Hypothesis example: that never goes to a store; else inline/pool without a store).
     """
+    if options is None:
+        options = current_options() if inits is None else None
+        options = options or SweepOptions()
+    keep = options.keep if keep is None else keep
+    if keep not in KEEP:
+        from verify.errors import InvalidArgument
+
+        raise InvalidArgument("keep", keep, f"must be one of {list(KEEP)}")
     per_init = [c for c in claims if c.scope != ONCE]
-    outcomes: dict[str, list[InitOutcome]] = {c.id: [] for c in claims}
-    for claim in claims:
-        if claim.scope == ONCE:
-            outcomes[claim.id].append(InitOutcome(0, (), _run_one(claim, Case(settings, None, 0), check_outside)))
-    engines = None
-    if per_init:
-        if cases is None:
-            if inits is None:
-                cases = settings.plugin.cases(settings)
-            else:
-                problem = settings.problem()
-                cases = [CaseSpec(k, problem, tuple(theta)) for k, theta in enumerate(inits)]
-        if lookup is None:
-            workers = 1
-        lanes: list[Lane] = []
-        per_case: dict[int, list[Outcome]] = {}
-        done = 0
-        every = any(c.every_step for c in per_init)
-        schedule = EVERY_STEP if every else None
-        for group in _groups(cases, EVERY_STEP_BLOCK if every else None):
-            indices = tuple(c.index for c in group)
-            if lookup is None:
-                reduce = partial(_check_init, tuple(per_init), settings, check_outside, indices)
-            else:
-                reduce = partial(_check_init_by_id, tuple(c.id for c in per_init), lookup, settings, check_outside,
-                                 indices)
-            step = None if progress is None else (lambda k, base=done: progress(base + k))
-            result = sweep(settings.sweep_spec(schedule, problem=group[0].problem), [c.theta0 for c in group], reduce,
-                           workers=workers, progress=step)
-            for case, lane, (new_lane, outs) in zip(group, result.lanes, result.values, strict=True):
-                lanes.append(replace(new_lane or lane, index=case.index))
-                per_case[case.index] = outs
-            done += len(group)
-        for case in sorted(cases, key=lambda c: c.index):
-            names = tuple(str(q) for q in case.theta0)
-            for claim, out in zip(per_init, per_case[case.index], strict=True):
-                outcomes[claim.id].append(InitOutcome(case.index, names, out))
-        engines = SweepResult(sorted(lanes, key=lambda lane: lane.index), []).summary()
+    once = {c.id: _run_one(c, Case(settings, None, 0), check_outside) for c in claims if c.scope == ONCE}
     config = settings.to_dict()
-    results = []
+    summary: Any = None
+    run = None
+    if per_init:
+        if cases is None and inits is not None:
+            problem = settings.problem()
+            cases = [CaseSpec(k, problem, tuple(theta)) for k, theta in enumerate(inits)]
+        if cases is None and not lazy_cases(settings):
+            cases = settings.plugin.cases(settings)
+        run = sweep_claims(per_init, settings, cases, keep=keep, check_outside=check_outside, lookup=lookup,
+                           workers=workers, options=options, progress=progress)
+        summary = run.value
+    results: list[ClaimResult] = []
     for claim in claims:
-        outs = tuple(outcomes[claim.id])
-        results.append(ClaimResult(
-            claim_id=claim.id, title=claim.title, statement=claim.statement, source=claim.source,
-            hypotheses=tuple(claim.hypotheses), depends_on=tuple(claim.depends_on), mutation_of=claim.mutation_of,
-            config=config, outcomes=outs, counterexample=smallest_refutation(outs),
-            engines=engines if claim.scope != ONCE else None,
-        ))
+        common = dict(claim_id=claim.id, title=claim.title, statement=claim.statement, source=claim.source,
+                      hypotheses=tuple(claim.hypotheses), depends_on=tuple(claim.depends_on),
+                      mutation_of=claim.mutation_of, config=config)
+        if claim.scope == ONCE:
+            outs = (InitOutcome(0, (), once[claim.id]),)
+            results.append(ClaimResult(**common, outcomes=outs, counterexample=smallest_refutation(outs)))
+            continue
+        position = per_init.index(claim)
+        if keep == "all":
+            outs = tuple(InitOutcome(i, lo.theta0, lo.outcomes[position]) for i, lo in summary.items())
+            engines = SweepResult([lo.lane for lo in summary.values()], []).summary()
+            results.append(ClaimResult(**common, outcomes=outs, counterexample=smallest_refutation(outs),
+                                       engines=engines))
+        else:
+            c = summary["claims"][position]
+            examples = {e[1].index: e[1] for e in [*c["first"].values(), *c["covers"].values(),
+                                                   *(x for x in (c["partial"],) if x)]}
+            if c["cx"] is not None:
+                examples[c["cx"][1]] = c["cx"][2]
+            engines = {"inits": run.lanes, "engines": dict(sorted(summary["engines"].items())),
+                       "escalated": sum(summary["reasons"].values()),
+                       "escalation_reasons": dict(sorted(summary["reasons"].items()))}
+            results.append(FoldedClaimResult(**common, outcomes=tuple(v for _, v in sorted(examples.items())),
+                                             counterexample=c["cx"][2] if c["cx"] else None, engines=engines,
+                                             tally=dict(c["counts"])))
     return results

@@ -1,4 +1,4 @@
-"""The ``verify`` command line: papers, list, check, run, report, trajectory.
+"""The ``verify`` command line: papers, list, check, run, report, trajectory, store.
 
 Exit statuses: 0 when every true claim holds and every mutation is refuted; 1 when a true claim
 is refuted or a mutation is not; 2 on bad input (one line naming the field, nothing written);
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from verify.cli import catalog, check, report, run, trajectory
+from verify.cli import catalog, check, report, run, store, trajectory
 from verify.cli.common import EXIT_INTERNAL
 
 
@@ -52,6 +52,7 @@ app.command("check")(check.check)
 app.command("run")(run.run)
 app.command("report")(report.report)
 app.command("trajectory")(trajectory.trajectory)
+app.add_typer(store.app, name="store")
 
 
 def crash_log_dir() -> Path:

@@ -104,7 +104,9 @@ def build_settings(papers: list[Paper], config_path: Path | None, sets: list[str
     none of them knows is an error naming it, as is any table that is not a chosen paper's id.
     """
     config = read_config(config_path) if config_path is not None else {}
-    flat = {k: v for k, v in config.items() if not isinstance(v, dict)}
+    from verify.distributed.options import SWEEP_FIELDS  # how a sweep runs: read by the sweep commands
+
+    flat = {k: v for k, v in config.items() if not isinstance(v, dict) and k not in SWEEP_FIELDS}
     tables = {k: v for k, v in config.items() if isinstance(v, dict)}
     ids = {p.id for p in papers}
     for name in tables:

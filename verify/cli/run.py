@@ -1,5 +1,12 @@
 """``verify run``: the main job. Every claim and mutation of each chosen paper, the paper's own
-figures, and the report in ``OUT/paper_<id>/``, written atomically."""
+figures, and the report in ``OUT/paper_<id>/``, written atomically.
+
+The claims' and mutations' sweeps run like ``verify check``'s (:mod:`verify.cli.check`: pool or
+dask, chunks stored as they finish, resumed automatically when the settings and code match), and
+keep every outcome (``results.json`` lists them; it is byte-identical whatever the executor, the
+workers or what came from the store). SIGTERM / SIGINT: workers stopped, the report's staging
+folder removed, exit 128 + the signal with a line saying what the store kept.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,18 @@ from typing import Annotated, Any
 import typer
 
 from verify.claims.result import ClaimResult, Status
-from verify.cli.check import check_with_progress
+from verify.cli.check import (
+    ChunkSizeOpt,
+    ExecutorOpt,
+    FreshOpt,
+    NoStoreOpt,
+    ProgressOpt,
+    SchedulerOpt,
+    StoreOpt,
+    check_with_progress,
+    exit_on_signals,
+    sweep_options,
+)
 from verify.cli.common import (
     EXIT_OK,
     EXIT_VERDICT,
@@ -112,13 +130,21 @@ def run(out: Annotated[Path, Opt(help="report root; each paper's report goes to 
         paper: PaperOpt = None, inits: InitsOpt = None, scheme: SchemeOpt = None, seed: SeedOpt = None,
         eta: EtaOpt = None, steps: StepsOpt = None, prec: PrecOpt = None, max_prec: MaxPrecOpt = None,
         backend: BackendOpt = None, loss: LossOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
-        workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
+        workers: WorkersOpt = None, quiet: QuietOpt = False, scheduler: SchedulerOpt = None,
+        executor: ExecutorOpt = None, store: StoreOpt = None, no_store: NoStoreOpt = False, fresh: FreshOpt = False,
+        chunk_size: ChunkSizeOpt = None, progress: ProgressOpt = False) -> None:
     """The main job: every claim and mutation of each paper (all installed papers unless --paper),
     the paper's figures, and the report in OUT/paper_<id>."""
+    from verify.distributed.options import use_options
     from verify.report.write import check_output_root, check_report_target
+    from verify.store import probe_location
 
     try:
         check_output_root(out)
+        options = sweep_options(config, quiet, progress, "all", store=store, no_store=no_store, fresh=fresh,
+                                executor=executor, scheduler=scheduler, chunk_size=chunk_size)
+        if options.store is not None:
+            probe_location(options.store)  # an unusable store: one line now, before any work
         chosen = select_papers(paper, read_config(config) if config is not None else {})
         for p in chosen:
             check_report_target(out / p.folder)
@@ -130,7 +156,8 @@ def run(out: Annotated[Path, Opt(help="report root; each paper's report goes to 
     problems: list[str] = []
     for p in chosen:
         try:
-            _, found = run_paper(p, all_settings[p.id], ctx, out)
+            with exit_on_signals(options), use_options(options):
+                _, found = run_paper(p, all_settings[p.id], ctx, out)
         except VerifyError as exc:
             fail(str(exc))
         problems += [f"paper {p.id}: {msg}" for msg in found]

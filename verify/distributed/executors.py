@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import process as _pool_module
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -130,7 +131,17 @@ class Pool:
         self._pool = self._start()
 
     def close(self, kill: bool = False) -> None:
-        processes = dict(getattr(self._pool, "_processes", None) or {})  # no public handle before 3.14
+        """Shut the pool down; with ``kill`` its processes are terminated now (not waited for).
+
+        Either way the pool's manager thread is joined before this returns. Otherwise, after a
+        kill, it may still be tearing the broken pool down (closing its wake-up pipe) when the
+        interpreter exits and ``concurrent.futures.process._python_exit`` writes to that pipe:
+        a race in CPython < 3.12 that printed "Exception ignored in threading._shutdown ...
+        OSError: [Errno 9] Bad file descriptor" at exit.
+        """
+        # no public handles before 3.14
+        processes = dict(getattr(self._pool, "_processes", None) or {})
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         self._pool.shutdown(wait=not kill, cancel_futures=True)
         if kill:
             for p in processes.values():
@@ -142,6 +153,18 @@ class Pool:
                 if p.is_alive():
                     p.kill()
                     p.join(1)
+        _join_manager(manager)
+
+
+def _join_manager(manager: threading.Thread | None, timeout: float = 10.0) -> None:
+    """Wait for a pool's manager thread to finish, then drop it from the table that
+    ``_python_exit`` wakes at interpreter exit (its wake-up pipe is closed by then)."""
+    if manager is None:
+        return
+    manager.join(timeout)
+    if not manager.is_alive():
+        with contextlib.suppress(Exception):
+            _pool_module._threads_wakeups.pop(manager, None)
 
 
 # -- dask.distributed -----------------------------------------------------------------------------

@@ -137,6 +137,8 @@ def run_chunks(
     progress: bool | None = None,
     progress_stream: IO[str] | None = None,
     code: Any = None,
+    on_chunk: Callable[[int], None] | None = None,
+    resume: bool = True,
 ) -> SweepRun:
     """Lanes ``0 .. n - 1`` through ``task`` in chunks of ``chunk_size``, folded with ``fold``;
     see the module doc.
@@ -144,7 +146,9 @@ def run_chunks(
     ``executor``: ``"inline"``, ``"pool"`` or ``"dask"`` (default: see :func:`choose_executor`);
     ``scheduler``: a dask scheduler address (``tcp://host:8786``); ``workers``: local worker
     processes (default every core); ``code``: the code identity remote workers must match
-    (default: the store key's).
+    (default: the store key's); ``on_chunk(done)``: called in the driver with the number of lanes
+    done so far (resumed ones included) whenever a chunk is folded; ``resume=False``: compute every
+    chunk, ignoring (and overwriting) what the store holds.
     """
     t0 = time.perf_counter()
     _positive("lanes", n, 0)
@@ -155,7 +159,7 @@ def run_chunks(
     escalated = 0
     resumed: list[Range] = []
     corrupt: list[Range] = []
-    if store is not None:
+    if store is not None and resume:
         for a, b in choose_tiling(n, store.ranges()):
             try:
                 out = store.get(a, b)
@@ -177,6 +181,9 @@ def run_chunks(
     lanes_resumed = sum(b - a for a, b in resumed)
     bar = _progress_bar(n, lanes_resumed, progress, progress_stream)
     bar.set_postfix_str(f"{escalated} escalated", refresh=False)
+    done = lanes_resumed
+    if on_chunk is not None and done:
+        on_chunk(done)
     ex: Any = None
     with stop_on_signals():
         try:
@@ -202,6 +209,9 @@ def run_chunks(
                         pending.remove(r)
                         bar.set_postfix_str(f"{escalated} escalated", refresh=False)
                         bar.update(r[1] - r[0])
+                        done += r[1] - r[0]
+                        if on_chunk is not None:
+                            on_chunk(done)
                 except WorkersLost as exc:
                     restarts += 1
                     if restarts > retries:

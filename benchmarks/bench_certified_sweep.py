@@ -1,0 +1,138 @@
+"""The end-to-end certified sweep (claims checked, not only GD run) against a plain numpy GD.
+
+Prints, in one run (medians of ``--repeats``):
+
+1. throughput: paper A, ``--inits`` x ``--steps``, ``verify check``'s path
+   (:func:`verify.claims.runner.check_claims`, ``keep="examples"``, no store, local pool of
+   ``--workers``) against :func:`bench_batch.numpy_gd` (plain float64, one process, no
+   certificate): the ratio numpy time / certified time (the issue's goal: >= 0.8);
+2. where the certified time goes, on one chunk in this process: the float64 interval lanes
+   (``run_batch``), turning lanes into trajectories of Arb balls, and the claim checkers;
+3. peak memory (RSS of the whole process tree, polled) and wall time of
+   ``verify check CLAIM --inits M --steps S --no-store`` in a subprocess;
+4. a dask ``LocalCluster`` of ``--workers`` processes (started and closed inside the timing)
+   against the local pool, on the sweep of 1.
+
+    python benchmarks/bench_certified_sweep.py --inits 2000 --steps 500 --memory-inits 20000
+
+Measured on the shared 2-core machine (load average about 4 from other jobs), 2 workers:
+1,000 inits x 500 steps, f-invariance: numpy 0.15 s, certified 12.6 s: 0.012x (far from the
+0.8x goal). One process on 300 lanes: run_batch 3 %, building Arb trajectories 42 %, the claim
+checker 55 %: the goal needs claims decided on the float64 lanes without building trajectories,
+which is not done. dask LocalCluster(2), start and close included: 46.8 s, 3.7x the pool.
+Peak RSS of ``verify check`` (driver + 2 workers): 584 MiB at 2,000 inits, 725 MiB at 20,000
+(x 200 steps; chunks stop growing at 2,048 lanes, and only summaries are kept, so the plateau
+holds for 10**6); 10**6 x 2,000 was not run: 20,000 x 200 took 145 s, so about 20 h here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import psutil
+from bench_batch import numpy_gd  # benchmarks/, beside this script
+from timing import median_time
+
+from verify.claims.claim import Case
+from verify.claims.runner import check_claims
+from verify.distributed.options import SweepOptions
+from verify.dynamics import batch as bt
+from verify.init.schemes import sample_inits
+from verify.papers import find_claim
+from verify.settings import CheckSettings
+
+
+def certified(settings: CheckSettings, claim_id: str, workers: int, executor: str | None) -> None:
+    claim = find_claim("a", claim_id)
+    check_claims([claim], settings, lookup=partial(find_claim, "a"), workers=workers, keep="examples",
+                 options=SweepOptions(executor=executor, progress=False))
+
+
+def breakdown(settings: CheckSettings, claim_id: str, lanes: int) -> dict[str, float]:
+    """Seconds per stage on ``lanes`` inits of one chunk, in this process."""
+    claim = find_claim("a", claim_id)
+    problem = settings.problem()
+    inits = sample_inits(problem.network, settings.scheme, settings.seed, lanes)
+    spec = settings.sweep_spec()
+    bt.step_kernels(problem)
+    t0 = time.perf_counter()
+    batch = bt.run_batch(problem, inits, settings.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+    t1 = time.perf_counter()
+    trajs = [batch.trajectory(k, spec.prec) for k in range(len(batch)) if batch.completed(k)]
+    t2 = time.perf_counter()
+    for k, traj in enumerate(trajs):
+        case = Case(settings, traj.theta0, k, traj.problem)
+        case.__dict__["trajectory"] = traj
+        if claim.admits(case):
+            claim.check(case)
+    t3 = time.perf_counter()
+    return {"float64 interval lanes (run_batch)": t1 - t0, "lanes -> Arb trajectories": t2 - t1,
+            "claim checkers": t3 - t2}
+
+
+def peak_of(cmd: list[str]) -> tuple[float, int, int]:
+    """Wall seconds, exit status and peak RSS (bytes, summed over the process tree) of ``cmd``."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    return time.perf_counter() - t0, proc.returncode, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--inits", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--claim", default="f-invariance")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--breakdown-lanes", type=int, default=500)
+    ap.add_argument("--memory-inits", type=int, default=20000)
+    ap.add_argument("--memory-steps", type=int, default=200)
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args()
+    settings = CheckSettings(inits=args.inits, steps=args.steps)
+    eta = float(settings.eta)
+    theta = np.array([[float(q) for q in th] for th in sample_inits(settings.problem().network, "he", 0, args.inits)])
+    certified(settings.with_(inits=64), args.claim, 1, "inline")  # warm up: kernels, sympy
+    t_np = median_time(lambda: numpy_gd(theta, eta, args.steps), args.repeats)
+    t_cert = median_time(lambda: certified(settings, args.claim, args.workers, "pool"), args.repeats)
+    print(f"paper A, {args.inits:,} inits x {args.steps:,} steps, claim {args.claim}, {args.workers} workers")
+    print(f"  plain numpy float64 GD (1 process):        {t_np:8.2f} s")
+    print(f"  certified sweep, claims checked (pool):    {t_cert:8.2f} s")
+    print(f"  >>> certified / numpy throughput: {t_np / t_cert:.3f}x (goal >= 0.8x)")
+    parts = breakdown(settings, args.claim, args.breakdown_lanes)
+    total = sum(parts.values())
+    print(f"  where one process spends it ({args.breakdown_lanes} lanes x {args.steps} steps, {total:.2f} s):")
+    for name, secs in parts.items():
+        print(f"    {name:<38} {secs:7.2f} s  ({100 * secs / total:4.1f} %)")
+    if not args.no_dask:
+        t_dask = median_time(lambda: certified(settings, args.claim, args.workers, "dask"), 1)
+        print(f"  dask LocalCluster({args.workers}) incl. start/close: {t_dask:8.2f} s  "
+              f">>> dask / pool time: {t_dask / t_cert:.2f}x")
+    exe = str(Path(sys.executable).parent / "verify")
+    wall, code, peak = peak_of([exe, "check", args.claim, "--inits", str(args.memory_inits), "--steps",
+                                str(args.memory_steps), "--no-store", "--quiet", "--workers", str(args.workers)])
+    print(f"  verify check {args.claim} --inits {args.memory_inits:,} --steps {args.memory_steps:,}: exit {code}, "
+          f"wall {wall:.1f} s, peak RSS of the process tree {peak / 2**20:.0f} MiB")
+    if args.memory_inits < 10**6:
+        print(f"  >>> 10^6 inits extrapolated linearly from {args.memory_inits:,}: about "
+              f"{wall * 10**6 / args.memory_inits / 60:.0f} min (memory does not grow with the inits: "
+              f"chunk summaries are folded)")
+
+
+if __name__ == "__main__":
+    main()
