@@ -118,13 +118,16 @@ def test_valid_extremes_do_not_crash():
     assert big.sample(3, 0).n == 3
 
 
-@given(st.integers(1, 6), st.integers(1, 40), st.integers(0, 2**62), st.integers(1, 8))
-def test_int_matmul_is_exact(rows, inner, bound, cols):
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(0, 2**62), st.integers(1, 2**62), st.integers(1, 8),
+       st.integers(0, 200))
+def test_int_matmul_is_exact(rows, inner, bound, bound_b, cols, big_bits):
     rng = np.random.default_rng(rows * 1000 + inner)
     a = rng.integers(-bound, bound + 1, size=(rows, inner), dtype=np.int64)
-    b = rng.integers(-2**20, 2**20, size=(inner, cols), dtype=np.int64)
+    b = rng.integers(-bound_b, bound_b, size=(inner, cols), dtype=np.int64)
     expect = a.astype(object) @ b.astype(object)
     assert (np.asarray(int_matmul(a, b), dtype=object) == expect).all()
+    big = b.astype(object) * (1 << big_bits) + 1  # beyond int64: object limbs
+    assert (np.asarray(int_matmul(a, big), dtype=object) == a.astype(object) @ big).all()
 
 
 @given(st.fractions(min_value=0, max_value=10**6))

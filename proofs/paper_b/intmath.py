@@ -3,8 +3,8 @@
 ``int_matmul(A, B)`` returns the exact integer product of two integer matrices. When every
 partial sum is bounded by ``max|A| * max|B| * inner <= 2**53``, a float64 BLAS product is exact
 whatever the summation order (every product and every partial sum is an integer representable in
-float64, FMA included), so it is used directly; otherwise ``A`` is split into 2**s-limbs small
-enough for that bound and the limb products are recombined in Python integers (``object`` arrays).
+float64, FMA included), so it is used directly; otherwise ``A`` and/or ``B`` are split into signed
+limbs small enough for that bound and the limb products are recombined in Python integers.
 
 ``sqrt_bracket`` / ``arb_bracket`` turn a real number into two rationals ``lo <= x <= hi``:
 the bracket always contains the exact value (outward rounding through python-flint's arb).
@@ -27,40 +27,65 @@ def _maxabs(a: np.ndarray) -> int:
     return max(abs(int(a.max())), abs(int(a.min())))
 
 
+def _limbs(a: np.ndarray, s: int) -> list[np.ndarray]:
+    """Signed limbs of an integer matrix: a == sum_t limbs[t] * 2**(s*t), each |limb| < 2**s."""
+    sign = np.sign(a).astype(np.int64)
+    rest = np.abs(np.asarray(a, dtype=object)) if a.dtype == object else np.abs(a.astype(object))
+    mask = (1 << s) - 1
+    out = []
+    while _maxabs(rest) > 0:
+        out.append((rest & mask).astype(np.int64) * sign)
+        rest = rest >> s
+    return out
+
+
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact product of integer matrices ``a`` (n, m) and ``b`` (m, p).
+    """Exact product of integer matrices ``a`` (n, m) and ``b`` (m, p) (int64 or object arrays).
 
     The result is int64 when it fits, else an ``object`` array of Python ints.
 
     >>> int_matmul(np.array([[2**40, 1]]), np.array([[2**40], [3]])).tolist()
     [[1208925819614629174706179]]
+    >>> big = int_matmul(np.array([[3**50]], dtype=object), np.array([[-(5**30)]], dtype=object))
+    >>> big[0, 0] == -(3**50 * 5**30)
+    True
     """
     a = np.asarray(a)
     b = np.asarray(b)
-    if a.dtype == object or b.dtype == object:
-        return np.asarray(a, dtype=object) @ np.asarray(b, dtype=object)
+    if a.dtype != object:
+        a = a.astype(np.int64)
+    if b.dtype != object:
+        b = b.astype(np.int64)
     ma, mb, inner = _maxabs(a), _maxabs(b), max(1, a.shape[-1])
     if ma == 0 or mb == 0:
         return np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
-    if mb * inner > EXACT_F64:
-        raise ValueError("int_matmul: the right factor is too large for exact limbs")
     if ma * mb * inner <= EXACT_F64:
         out = a.astype(np.float64) @ b.astype(np.float64)
         return out.astype(np.int64)
-    # limbs of a with |limb| < 2**s and 2**s * mb * inner <= 2**53
-    s = max(1, (EXACT_F64 // (mb * inner)).bit_length() - 1)
-    bf = b.astype(np.float64)
-    sign = np.sign(a).astype(np.int64)
-    rest = np.abs(a.astype(object)) if ma >= 2**63 else np.abs(a).astype(np.int64)
+    # limbs with 2**(sa + sb) * inner <= 2**53: every limb product is an exact BLAS product
+    room = (EXACT_F64 // inner).bit_length() - 1
+    if room < 2:
+        return np.asarray(a, dtype=object) @ np.asarray(b, dtype=object)
+    if mb * inner <= EXACT_F64:
+        sb = mb.bit_length()
+        lb = [b]
+        sa = max(1, room - sb)
+    elif ma * inner <= EXACT_F64:
+        sa = ma.bit_length()
+        sb = max(1, room - sa)
+        lb = _limbs(b, sb)
+    else:
+        sa = max(1, room // 2)
+        sb = max(1, room - sa)
+        lb = _limbs(b, sb)
+    la = [a] if sa >= ma.bit_length() else _limbs(a, sa)
+    lbf = [limb.astype(np.float64) for limb in lb]
     total = np.zeros((a.shape[0], b.shape[1]), dtype=object)
-    shift = 0
-    mask = (1 << s) - 1
-    while _maxabs(np.asarray(rest)) > 0:
-        limb = (rest & mask).astype(np.int64) * sign
-        part = (limb.astype(np.float64) @ bf).astype(np.int64).astype(object)
-        total = total + part * (1 << shift)
-        rest = rest >> s
-        shift += s
+    for i, x in enumerate(la):
+        xf = x.astype(np.float64)
+        for j, y in enumerate(lbf):
+            part = (xf @ y).astype(np.int64).astype(object)
+            total = total + part * (1 << (sa * i + sb * j))
     if _maxabs(total) < 2**63:
         return total.astype(np.int64)
     return total
