@@ -96,3 +96,22 @@ def test_box_flips_and_errors_on_clusters():
     exact = FlipOracle.build(net, m, te).flips(q)
     boxed = BoxFlipOracle.build(box, m, te).flips(q)
     assert boxed.sum() >= 36 and not (boxed & ~exact).any()  # box-certified flips are flips of the member
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.data())
+def test_box_float_fast_path_equals_fraction_path(m, d, data):
+    fl = st.floats(-100, 100, allow_nan=False)
+    lo = np.array([[data.draw(fl) for _ in range(d)] for _ in range(m)])
+    hi = lo + np.array([[data.draw(st.floats(0, 1)) for _ in range(d)] for _ in range(m)])
+    bl = np.array([data.draw(fl) for _ in range(m)])
+    vl = np.array([data.draw(fl) for _ in range(m)])
+    fast = BoxNet.from_intervals(lo, hi, bl, bl + 1, vl, vl + 0.5)
+    slow = BoxNet.from_intervals(lo.tolist(), hi.tolist(), bl.tolist(), (bl + 1).tolist(), vl.tolist(),
+                                 (vl + 0.5).tolist())
+    X = np.array([[data.draw(st.integers(-50, 50)) for _ in range(d)]], dtype=np.int64)
+    for box in (fast, slow):
+        assert box.w_den > 0
+    pf, rf, df = fast.preact_box(X, 4)
+    ps, rs, ds = slow.preact_box(X, 4)
+    assert all(Fraction(int(a), df) == Fraction(int(c), ds) for a, c in zip(pf.ravel(), ps.ravel(), strict=True))
+    assert all(Fraction(int(a), df) == Fraction(int(c), ds) for a, c in zip(rf.ravel(), rs.ravel(), strict=True))

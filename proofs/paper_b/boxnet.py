@@ -31,7 +31,7 @@ import numpy as np
 
 from proofs.paper_b.data import ClusterModel, ClusterSample
 from proofs.paper_b.intmath import int_matmul, sqrt_bracket
-from proofs.paper_b.net import TwoLayerNet, _common, _exact_list
+from proofs.paper_b.net import TwoLayerNet, _common, _exact_list, _is_numeric_array, dyadic_common
 from proofs.paper_b.radius import first_zero
 from verify.errors import InvalidArgument
 
@@ -58,6 +58,9 @@ class BoxNet:
     def from_intervals(cls, W_lo: object, W_hi: object, b_lo: object, b_hi: object, v_lo: object,
                        v_hi: object) -> BoxNet:
         """From exact-like interval ends (floats at their exact value), entrywise ``lo <= hi``."""
+        arrays = (W_lo, W_hi, b_lo, b_hi, v_lo, v_hi)
+        if all(_is_numeric_array(a) for a in arrays) and np.ndim(W_lo) == 2 and np.size(W_lo):
+            return cls._from_float_arrays(*arrays)
         Wl = np.asarray(W_lo, dtype=object)
         if Wl.ndim != 2 or Wl.shape[0] < 1 or Wl.shape[1] < 1:
             raise InvalidArgument("width", Wl.shape, "W must be a non-empty (m, d) matrix (width >= 1)")
@@ -77,6 +80,22 @@ class BoxNet:
         vnum, vden = _common(vl + vh)
         return cls(wnum[: m * d].reshape(m, d), wnum[m * d:].reshape(m, d), wden, bnum[:m], bnum[m:], bden,
                    vnum[:m], vnum[m:], vden)
+
+    @classmethod
+    def _from_float_arrays(cls, W_lo, W_hi, b_lo, b_hi, v_lo, v_hi) -> BoxNet:
+        """The fast exact path for numpy float/int arrays (dyadic numerators, no Fractions)."""
+        m, d = np.shape(W_lo)
+        for name, lo, hi, shape in (("W", W_lo, W_hi, (m, d)), ("b", b_lo, b_hi, (m,)), ("v", v_lo, v_hi, (m,))):
+            if np.shape(lo) != shape or np.shape(hi) != shape:
+                raise InvalidArgument(name, (np.shape(lo), np.shape(hi)), f"interval ends must have shape {shape}")
+            if np.any(np.asarray(lo) > np.asarray(hi)):
+                raise InvalidArgument(name, "lo > hi", "interval ends must satisfy lo <= hi")
+        (wl, wh), wden = dyadic_common(W_lo, W_hi)
+        (bl, bh), bden = dyadic_common(b_lo, b_hi)
+        (vl, vh), vden = dyadic_common(v_lo, v_hi)
+        # centre (lo + hi) / 2 and radius (hi - lo) / 2 over twice the denominator: exact
+        return cls(_obj(wl) + _obj(wh), _obj(wh) - _obj(wl), 2 * wden, _obj(bl) + _obj(bh), _obj(bh) - _obj(bl),
+                   2 * bden, vl, vh, vden)
 
     @classmethod
     def point(cls, net: TwoLayerNet) -> BoxNet:
