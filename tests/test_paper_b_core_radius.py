@@ -14,7 +14,7 @@ from proofs.paper_b.data import ClusterModel
 from proofs.paper_b.forward import net_forward
 from proofs.paper_b.intmath import sqrt_bracket
 from proofs.paper_b.net import TwoLayerNet
-from proofs.paper_b.radius import attack_upper, first_zero, lower_bounds, radius_bracket
+from proofs.paper_b.radius import attack_upper, f_bound, first_zero, lower_bounds, radius_bracket
 from proofs.paper_b.robust import check_robust, robust_network, robust_radii
 
 small = st.integers(-40, 40).map(lambda a: Fraction(a, 8))
@@ -103,3 +103,23 @@ def test_mutation_robust_radius_at_least_sqrt_d_is_refuted():
     assert br.upper is not None and br.upper**2 < d
     flipped = [Fraction(int(a), br.flip_den) for a in br.flip_num]
     assert s.y[0] * net_forward(net, flipped) < 0
+
+
+@given(st.lists(st.tuples(small, st.integers(0, 5).map(Fraction), st.sampled_from([-2, -1, 1, 3]).map(Fraction)),
+                min_size=1, max_size=6))
+def test_first_zero_is_the_first_zero_of_f(neurons):
+    p, c, s = (list(t) for t in zip(*neurons, strict=True))
+    r = first_zero(p, c, s)
+    if f_bound(p, c, s, Fraction(0)) <= 0:
+        assert r == 0
+        return
+    if r is None:  # f never reaches 0: it is constant and positive far out
+        far = Fraction(10**9)
+        assert f_bound(p, c, s, far) > 0 and f_bound(p, c, s, far) == f_bound(p, c, s, 2 * far)
+        return
+    assert r > 0 and f_bound(p, c, s, r) == 0
+    # f > 0 before r*: at every breakpoint below it and just below it (f is piecewise linear)
+    below = [q for q in [pj / cj for pj, cj in zip(p, c, strict=True) if cj] + [-pj / cj for pj, cj in
+             zip(p, c, strict=True) if cj] if 0 <= q < r]
+    for q in below + [r * Fraction(999, 1000)]:
+        assert f_bound(p, c, s, q) > 0

@@ -44,45 +44,56 @@ class RadiusBracket:
     flip_den: int = 1
 
 
+def f_bound(p: list[Fraction], c: list[Fraction], s: list[Fraction], r: Fraction) -> Fraction:
+    """f(r) of the module docstring, directly (O(m)); the reference for :func:`first_zero`."""
+    total = Fraction(0)
+    for pj, cj, sj in zip(p, c, s, strict=True):
+        t = pj - cj * r if sj > 0 else pj + cj * r
+        if sj != 0 and t > 0:
+            total += sj * t
+    return total
+
+
 def first_zero(p: list[Fraction], c: list[Fraction], s: list[Fraction]) -> Fraction | None:
-    """The first zero r* >= 0 of f(r) above (0 if f(0) <= 0; None if f stays > 0).
+    """The first zero r* >= 0 of f(r) (0 if f(0) <= 0; None if f stays > 0), in O(m log m).
+
+    A sweep over the sorted breakpoints carrying f's value and slope: a same-sign neuron (s_j > 0,
+    p_j > 0) leaves at p_j / c_j (the slope rises by s_j c_j), an opposite-sign one (s_j < 0, p_j < 0)
+    enters at -p_j / c_j (the slope falls by |s_j| c_j).
 
     >>> first_zero([Fraction(4)], [Fraction(2)], [Fraction(1)])   # relu(4 - 2 r): zero at r = 2
     Fraction(2, 1)
     >>> first_zero([Fraction(4), Fraction(-2)], [Fraction(1), Fraction(1)], [Fraction(1), Fraction(-1)])
     Fraction(3, 1)
     """
-    def f(r: Fraction) -> Fraction:
-        total = Fraction(0)
-        for pj, cj, sj in zip(p, c, s, strict=True):
-            if sj > 0:
-                t = pj - cj * r
-                if t > 0:
-                    total += sj * t
-            elif sj < 0:
-                t = pj + cj * r
-                if t > 0:
-                    total += sj * t
-        return total
-
-    if f(Fraction(0)) <= 0:
+    value = Fraction(0)
+    slope = Fraction(0)
+    events: list[tuple[Fraction, Fraction]] = []
+    for pj, cj, sj in zip(p, c, s, strict=True):
+        if sj > 0 and pj > 0:
+            value += sj * pj
+            if cj > 0:
+                slope -= sj * cj
+                events.append((pj / cj, sj * cj))
+        elif sj < 0:
+            if pj >= 0:
+                value += sj * pj
+                slope += sj * cj
+            elif cj > 0:
+                events.append((-pj / cj, sj * cj))
+    if value <= 0:
         return Fraction(0)
-    breaks = sorted({(pj / cj if sj > 0 else -pj / cj) for pj, cj, sj in zip(p, c, s, strict=True)
-                     if cj > 0 and sj != 0 and (pj > 0 if sj > 0 else pj < 0)})
-    left, f_left = Fraction(0), f(Fraction(0))
-    for r in breaks:
-        fr = f(r)
-        if fr <= 0:
-            # f is linear on [left, r]: its zero there
-            return left + (r - left) * f_left / (f_left - fr)
-        left, f_left = r, fr
-    # beyond the last breakpoint f is linear: slope from one more point
-    probe = left + 1
-    fp = f(probe)
-    slope = fp - f_left
+    events.sort(key=lambda ev: ev[0])
+    left = Fraction(0)
+    for r, dslope in events:
+        at_r = value + slope * (r - left)
+        if at_r <= 0:
+            return left + value / (-slope)
+        left, value = r, at_r
+        slope += dslope
     if slope >= 0:
         return None
-    return left + f_left / (-slope)
+    return left + value / (-slope)
 
 
 def lower_bounds(net: TwoLayerNet, Xnum: np.ndarray, x_den: int, y: list[int] | tuple[int, ...],
