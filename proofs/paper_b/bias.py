@@ -93,7 +93,8 @@ class StepBias:
     eps_hi: Fraction | None  # upper bound of the KKT eps (None: not computed)
     eps_stat_hi: Fraction | None
     eps_cs_hi: Fraction | None
-    balance_hi: Fraction  # max_j |v_j^2 - ||w_j||^2 - b_j^2| / ||theta||^2, upper bound
+    balance_lo: Fraction  # max_j |v_j^2 - ||w_j||^2 - b_j^2| / ||theta||^2, lower bound
+    balance_hi: Fraction  # ... upper bound
     balance_abs_hi: Fraction  # max_j |v_j^2 - ||w_j||^2 - b_j^2|, upper bound
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +145,8 @@ def step_bias(problem: Problem, record: StepRecord, loss_hi: Fraction, loss_lo: 
     else:
         margin = (qmin_lo / norm2_lo, qmin_hi / norm2_lo if qmin_hi >= 0 else qmin_hi / norm2_hi)
     bal_abs = max(_frac(np.max(np.abs(b_lo))), _frac(np.max(np.abs(b_hi))))
+    # a lower bound of max_j |c_j|: |c_j| >= the distance of [lo_j, hi_j] from 0
+    bal_low = _frac(np.max(np.where(b_lo > 0, b_lo, np.where(b_hi < 0, -b_hi, 0.0))))
     logistic = problem.network.loss == "logistic"
     smoothed = (None, None)
     level = 1 if not logistic else None
@@ -155,7 +158,7 @@ def step_bias(problem: Problem, record: StepRecord, loss_hi: Fraction, loss_lo: 
     if kkt and qmin_lo > 0:
         eps = _kkt_eps(ar, X1, Theta, A, H, pos, q, q_lo, q_hi, qmin_lo, y_pos)
     return StepBias(record.t, loss_hi, qmin_lo, qmin_hi, norm2_lo, norm2_hi, margin[0], margin[1], smoothed[0],
-                    smoothed[1], *eps, bal_abs / norm2_lo, bal_abs)
+                    smoothed[1], *eps, bal_low / norm2_hi, bal_abs / norm2_lo, bal_abs)
 
 
 def nnls_multipliers(X1m: np.ndarray, Theta: np.ndarray, A: np.ndarray, act: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -100,7 +100,10 @@ class PaperBOptions:
     what float64 cannot certify; slow), ``per_decade`` (recorded steps per factor of ten).
     Generalization sweep: ``gen_ratios`` (n/k values), ``gen_widths``. Law: ``grid_k``, ``grid_d``
     (all at ``law_ratio`` training points per cluster, width ``law_width`` x k). ``full``: the large
-    sizes (d = 2048, k = 40 and the law grid up to them).
+    sizes (d = 2048, k = 40 and the law grid up to them). Claim constants **(ours)**: ``flip_fraction``
+    (the share of test points a universal z must flip), ``law_c`` (Theorem 4.2: ||z|| <= law_c sqrt(d/k)),
+    ``max_test_error`` (Theorem 3.1: the test error allowed), ``robust_c`` (Theorem 4.1: certified
+    radius >= robust_c sqrt(d)).
     """
 
     d: int = 256
@@ -122,6 +125,9 @@ class PaperBOptions:
     law_ratio: int = 4
     law_width: int = 2
     flip_fraction: Fraction = Fraction(9, 10)
+    law_c: Fraction = Fraction(2)
+    max_test_error: Fraction = Fraction(1, 10)
+    robust_c: Fraction = Fraction(1, 4)
     full: bool = False
 
     def __post_init__(self) -> None:
@@ -147,6 +153,9 @@ class PaperBOptions:
         set_(self, "law_ratio", _int("law_ratio", self.law_ratio, 1))
         set_(self, "law_width", _int("law_width", self.law_width, 1))
         set_(self, "flip_fraction", _positive("flip_fraction", self.flip_fraction, Fraction(1)))
+        set_(self, "law_c", _positive("law_c", self.law_c))
+        set_(self, "max_test_error", _positive("max_test_error", self.max_test_error, Fraction(1)))
+        set_(self, "robust_c", _positive("robust_c", self.robust_c))
 
     def effective(self) -> PaperBOptions:
         """These options with the ``full`` sizes substituted when ``full`` is set."""

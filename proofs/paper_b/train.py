@@ -154,7 +154,7 @@ def run_width(data: Dataset, width: int, eta: Fraction, loss: str, scale: Fracti
 
     problem = training_problem(data, width, eta, loss)
     inits = init_stack(problem.network, scale, seed, count)
-    schedule = RecordSchedule(per_decade=per_decade)
+    schedule = RecordSchedule(stride=max(1, steps // 100), per_decade=per_decade)
     trajs: list[Trajectory] = []
     if float64_refusal() is None:
         run = run_matrix(problem, inits, steps, get_arithmetic("f64"), schedule=schedule,

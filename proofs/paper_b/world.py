@@ -27,6 +27,8 @@ class World:
     test: Any
     data: Dataset
     _runs: list | None = None
+    _law: dict | None = None
+    _gen: list | None = None
     _problems: dict[int, Problem] = field(default_factory=dict)
 
     def problem(self, width: int) -> Problem:
@@ -50,6 +52,23 @@ class World:
                 self._runs += train.run_width(self.data, width, s.eta, s.loss, o.init_scale, s.seed, s.inits,
                                               s.steps, o.per_decade, o.escalate, s.prec, s.max_prec)
         return self._runs
+
+
+    def law(self, progress=None) -> dict:
+        """The law measurement over the grid (:func:`proofs.paper_b.law.measure`), once."""
+        if self._law is None:
+            from proofs.paper_b.law import measure
+
+            self._law = measure(self.settings, self.opts, progress)
+        return self._law
+
+    def generalization_sweep(self) -> list:
+        """The n/k sweep (:func:`proofs.paper_b.generalization.sweep_n`), once."""
+        if self._gen is None:
+            from proofs.paper_b.generalization import sweep_n
+
+            self._gen = sweep_n(self.settings, self)
+        return self._gen
 
 
 def build_model(opts: Any, d: int | None = None, k: int | None = None):
