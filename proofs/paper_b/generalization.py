@@ -91,8 +91,9 @@ def sweep_n(settings: Any, world: Any) -> list[dict[str, Any]]:
         for width in o.gen_widths:
             run = run_width(dataset_of(sample), width, settings.eta, settings.loss, o.init_scale, settings.seed, 1,
                             settings.steps, o.per_decade, o.escalate, settings.prec, settings.max_prec)[0]
-            err = run_test_error(run, world.test)
+            err = run_test_error(run, world.test).to_dict()
+            err["n_test"] = err.pop("n")
             rows.append({"ratio": str(ratio), "n": n, "width": width, "clusters_covered": covered, "k": o.k,
                          "reached": run.reached, "status": run.summary.status,
-                         "stopped_at": run.summary.failed_step, **err.to_dict()})
+                         "stopped_at": run.summary.failed_step, **err})
     return rows
