@@ -64,3 +64,9 @@ def test_mutation_refuted_end_to_end():
     result = CliRunner().invoke(app, ["check", "mut-separable-by-minus-u", "--paper", "b", "--set", "d=64"])
     assert result.exit_code == 0, result.output
     assert "refuted" in result.output
+
+
+def test_derivations_hold():
+    from proofs.paper_b.derivations import DERIVATIONS
+
+    assert all(f() for f in DERIVATIONS.values())

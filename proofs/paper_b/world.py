@@ -6,6 +6,7 @@ Invariant: everything here is a pure function of the settings (its digest is the
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -30,6 +31,7 @@ class World:
     _law: dict | None = None
     _gen: list | None = None
     _problems: dict[int, Problem] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall time of each part when it was computed
 
     def problem(self, width: int) -> Problem:
         if width not in self._problems:
@@ -46,11 +48,13 @@ class World:
     def runs(self) -> list[train.TrainedRun]:
         """Every (width, seed) run, trained on first use."""
         if self._runs is None:
+            t0 = time.perf_counter()
             s, o = self.settings, self.opts
             self._runs = []
             for width in o.widths:
                 self._runs += train.run_width(self.data, width, s.eta, s.loss, o.init_scale, s.seed, s.inits,
                                               s.steps, o.per_decade, o.escalate, s.prec, s.max_prec)
+            self.timings["training_seconds"] = time.perf_counter() - t0
         return self._runs
 
 
@@ -59,7 +63,9 @@ class World:
         if self._law is None:
             from proofs.paper_b.law import measure
 
+            t0 = time.perf_counter()
             self._law = measure(self.settings, self.opts, progress)
+            self.timings["law_grid_seconds"] = time.perf_counter() - t0
         return self._law
 
     def generalization_sweep(self) -> list:
@@ -67,7 +73,9 @@ class World:
         if self._gen is None:
             from proofs.paper_b.generalization import sweep_n
 
+            t0 = time.perf_counter()
             self._gen = sweep_n(self.settings, self)
+            self.timings["generalization_sweep_seconds"] = time.perf_counter() - t0
         return self._gen
 
 
