@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proofs.paper_b.data import ClusterModel, assumption_22, sylvester
-from proofs.paper_b.intmath import int_matmul, sqrt_bracket
+from proofs.paper_b.intmath import PreparedRight, int_matmul, sqrt_bracket
 from verify.errors import InvalidArgument
 
 sigmas = st.integers(1, 64).map(lambda t: Fraction(t, 32))
@@ -128,6 +128,7 @@ def test_int_matmul_is_exact(rows, inner, bound, bound_b, cols, big_bits):
     assert (np.asarray(int_matmul(a, b), dtype=object) == expect).all()
     big = b.astype(object) * (1 << big_bits) + 1  # beyond int64: object limbs
     assert (np.asarray(int_matmul(a, big), dtype=object) == a.astype(object) @ big).all()
+    assert (PreparedRight(big).left_mul(a) == a.astype(object) @ big).all()
 
 
 @given(st.fractions(min_value=0, max_value=10**6))

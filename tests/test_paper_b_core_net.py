@@ -38,3 +38,17 @@ def test_fast_exact_outputs_equal_fraction_forward(case):
         W = [net.w(j) for j in range(net.width)]
         b = [net.b(j) for j in range(net.width)]
         assert pattern(W, b, x) == tuple(int((p > 0) - (p < 0)) for p in pnum[i])
+
+
+floats = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=True)
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.data())
+def test_float_fast_path_is_the_exact_value(m, d, data):
+    W = np.array([[data.draw(floats) for _ in range(d)] for _ in range(m)])
+    b = np.array([data.draw(floats) for _ in range(m)])
+    v = np.array([data.draw(floats) for _ in range(m)])
+    fast = TwoLayerNet.from_exact(W, b, v)
+    for j in range(m):
+        assert fast.w(j) == tuple(Fraction(float(a)) for a in W[j])
+        assert fast.b(j) == Fraction(float(b[j])) and fast.v(j) == Fraction(float(v[j]))

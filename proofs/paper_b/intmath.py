@@ -135,3 +135,34 @@ def sqrt_bracket(q: Fraction | int, bits: int = 64) -> tuple[Fraction, Fraction]
     hi = Fraction(lo_n + 1, 1 << bits)
     assert lo * lo <= q <= hi * hi
     return lo, hi
+
+
+class PreparedRight:
+    """An integer matrix ``b`` (m, p) split once into float64 limbs, for many exact products ``a @ b``.
+
+    >>> pr = PreparedRight(np.array([[2**70], [3]], dtype=object))
+    >>> pr.left_mul(np.array([[5, -7]])).tolist() == [[5 * 2**70 - 21]]
+    True
+    """
+
+    def __init__(self, b: np.ndarray) -> None:
+        b = np.asarray(b)
+        self.inner = max(1, b.shape[0])
+        self.room = (EXACT_F64 // self.inner).bit_length() - 1
+        self.b = b
+        self.sb = max(1, min(self.room // 2, _maxabs(b).bit_length()))
+        self.limbs = [limb.astype(np.float64) for limb in _limbs(b if b.dtype == object else b.astype(np.int64),
+                                                                 self.sb)]
+
+    def left_mul(self, a: np.ndarray) -> np.ndarray:
+        """Exact ``a @ b`` (object array of Python ints)."""
+        a = np.asarray(a)
+        sa = self.room - self.sb
+        if sa < 1:
+            return np.asarray(a, dtype=object) @ np.asarray(self.b, dtype=object)
+        total = np.zeros((a.shape[0], self.b.shape[1]), dtype=object)
+        for i, x in enumerate(_limbs(a if a.dtype == object else a.astype(np.int64), sa)):
+            xf = x.astype(np.float64)
+            for j, y in enumerate(self.limbs):
+                total = total + (xf @ y).astype(np.int64).astype(object) * (1 << (sa * i + self.sb * j))
+        return total

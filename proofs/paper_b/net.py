@@ -36,6 +36,56 @@ def _common(values: Sequence[Fraction]) -> tuple[np.ndarray, int]:
     return np.asarray(nums, dtype=object), den
 
 
+def dyadic_common(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Exact integer numerators over one common power-of-two denominator for finite float/int arrays.
+
+    Every float64 is m * 2**e with an integer m (|m| < 2**53) (``np.frexp``); the common denominator
+    is 2**E for the smallest exponent. Exact; int64 when it fits, else Python ints.
+
+    >>> nums, den = dyadic_common(np.array([0.5, -0.75]), np.array([3.0]))
+    >>> [a.tolist() for a in nums], den
+    ([[2, -3], [12]], 4)
+    """
+    mants, exps = [], []
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise InvalidArgument("parameters", "non-finite", "must be finite numbers")
+        m, e = np.frexp(a)
+        mants.append(np.ldexp(m, 53).astype(np.int64))
+        exps.append(e.astype(np.int64) - 53)
+    nonzero = [e[m != 0] for m, e in zip(mants, exps, strict=True)]
+    low = min((int(e.min()) for e in nonzero if e.size), default=0)
+    big = -min(low, 0)
+    out = []
+    for m, e in zip(mants, exps, strict=True):
+        shift = np.where(m != 0, e + big, 0)
+        if shift.size and int(shift.max(initial=0)) <= 9:
+            out.append(m << shift)
+        else:
+            out.append(np.array([int(a) << int(t) for a, t in zip(m.ravel(), shift.ravel(), strict=True)],
+                                dtype=object).reshape(m.shape))
+    # remove common factors of two
+    g = 0
+    for a in out:
+        for val in np.asarray(a).ravel():
+            g = math.gcd(g, int(val))
+            if g == 1:
+                break
+        if g == 1:
+            break
+    tz = (g & -g).bit_length() - 1 if g else 0
+    tz = min(tz, big)
+    if tz:
+        out = [a >> tz if a.dtype != object
+               else np.array([int(x) >> tz for x in a.ravel()], dtype=object).reshape(a.shape) for a in out]
+    return out, 1 << (big - tz)
+
+
+def _is_numeric_array(x: object) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype.kind in "fiu"
+
+
 def _exact_list(values: object, name: str) -> list[Fraction]:
     arr = np.asarray(values, dtype=object).ravel()
     if arr.dtype != object:
@@ -62,6 +112,14 @@ class TwoLayerNet:
         >>> net.width, net.dim, net.w(0), net.b(0)
         (1, 2, (Fraction(1, 1), Fraction(1, 2)), Fraction(1, 4))
         """
+        if all(_is_numeric_array(a) for a in (W, b, v)) and W.ndim == 2 and W.size:
+            m = W.shape[0]
+            if np.asarray(b).size != m or np.asarray(v).size != m:
+                raise InvalidArgument("b", np.asarray(b).size, f"b and v must have width m={m} entries")
+            (wn,), wd = dyadic_common(W)
+            (bn,), bd = dyadic_common(np.ravel(b))
+            (vn,), vd = dyadic_common(np.ravel(v))
+            return cls(wn, wd, bn, bd, vn, vd)
         W = np.asarray(W, dtype=object)
         if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
             raise InvalidArgument("width", W.shape, "W must be a non-empty (m, d) matrix (width >= 1)")

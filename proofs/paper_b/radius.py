@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from proofs.paper_b.intmath import sqrt_bracket
+from proofs.paper_b.intmath import PreparedRight, sqrt_bracket
 from proofs.paper_b.net import TwoLayerNet
 
 ATTACK_BITS = 32
@@ -161,6 +161,10 @@ def attack_upper(net: TwoLayerNet, Xnum: np.ndarray, x_den: int, y: list[int] | 
     W, b, v = _float_net(net)
     xf = np.asarray(Xnum, dtype=np.float64) / float(x_den)
     scale = 1 << bits
+    # exact pre-activations once; a candidate x + delta only adds (delta W^T) by linearity
+    pnum_all, pden = net.preacts(Xnum, x_den)
+    wt = PreparedRight(np.asarray(net.Wnum).T)
+    vnum = np.asarray(net.vnum, dtype=object)
     out: list[tuple[Fraction, np.ndarray, int] | None] = []
     for i in range(xf.shape[0]):
         p = W @ xf[i] + b
@@ -173,14 +177,16 @@ def attack_upper(net: TwoLayerNet, Xnum: np.ndarray, x_den: int, y: list[int] | 
                 continue
             for grow in (1 + 1e-9, 1 + 1e-6, 1 + 1e-3):
                 dnum = np.rint(e * (t * grow) * x_den * scale).astype(np.int64)
-                pnum = np.asarray(Xnum[i], dtype=object) * scale + dnum.astype(object)
-                den = x_den * scale
-                val, _ = net.outputs(pnum[None, :], den)
-                if y[i] * val[0] < 0:
+                # pre(x + delta) * pden * scale = pnum * scale + (dnum @ Wnum^T) * b_den
+                pre = np.asarray(pnum_all[i], dtype=object) * scale + wt.left_mul(dnum[None, :])[0] * net.b_den
+                val = np.where(pre > 0, pre, 0).dot(vnum)
+                if y[i] * val < 0:
+                    den = x_den * scale
                     sq = Fraction(int((dnum.astype(object) ** 2).sum()), den * den)
                     up = sqrt_bracket(sq, 64)[1]
                     if best is None or up < best[0]:
-                        best = (up, pnum, den)
+                        pt = np.asarray(Xnum[i], dtype=object) * scale + dnum.astype(object)
+                        best = (up, pt, den)
                     break
         out.append(best)
     return out

@@ -106,7 +106,7 @@ class EtaResult:
 
 def eta_for_fraction(oracle: FlipOracle, model: ClusterModel, target: Fraction = Fraction(9, 10),
                      start: Fraction | None = None, rel_tol: Fraction = Fraction(1, 1000),
-                     max_doublings: int = 40, qbits: int = Q_BITS) -> EtaResult:
+                     max_doublings: int = 24, qbits: int = Q_BITS) -> EtaResult:
     """Smallest dyadic q (to ``rel_tol``) with at least ``target * n`` certified flips, by bisection."""
     n = len(oracle.y)
     need = -((-Fraction(target) * n) // 1)
