@@ -70,3 +70,15 @@ def test_derivations_hold():
     from proofs.paper_b.derivations import DERIVATIONS
 
     assert all(f() for f in DERIVATIONS.values())
+
+
+def test_example_claim_file():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "paper_b.toml"
+    result = CliRunner().invoke(app, ["check", "--claims", str(path), "--set", "d=8", "--set", "k=2", "--set", "n=8",
+                                      "--set", "widths=4", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = {ln.split()[0]: ln.split()[1] for ln in result.output.splitlines() if ln[:1].isalpha() and "  " in ln}
+    assert lines["loss-decreases"] == "certified" and lines["norm-grows"] == "certified"
+    assert lines["norm-conserved"] == "refuted"
