@@ -76,3 +76,17 @@ def test_kkt_bound_and_margin_on_a_run():
     assert bias.monotone_verdict([(b.t, b.margin_lo, b.margin_hi) for b in bs])[0] == "certified"
     eps = [b.eps_hi for b in bs if b.eps_hi is not None]
     assert eps and all(e >= 0 for e in eps)
+
+
+@given(st.fractions(Fraction(1, 1000), Fraction(1, 2)), st.booleans())
+@settings(max_examples=20, deadline=None)
+def test_log_bounds_enclose_the_smoothed_numerator(x, logistic):
+    import mpmath
+
+    lo, hi = bias._log_bounds(x, x + Fraction(1, 10**6), logistic)
+    with mpmath.workdps(50):
+        f = (lambda a: -mpmath.log(mpmath.expm1(a))) if logistic else (lambda a: -mpmath.log(a))
+        v1 = f(mpmath.mpf(x.numerator) / x.denominator)
+        v2 = f(mpmath.mpf((x + Fraction(1, 10**6)).numerator) / (x + Fraction(1, 10**6)).denominator)
+    assert lo <= Fraction(str(mpmath.nstr(v2, 40))) + Fraction(1, 10**30)
+    assert Fraction(str(mpmath.nstr(v1, 40))) - Fraction(1, 10**30) <= hi
