@@ -119,6 +119,8 @@ def run_paper(paper: Paper, settings: CheckSettings, ctx: RunContext, out: Path)
     for r in claims + mutations:
         typer.echo(summary_line(r))
     typer.echo(f"report: {target / 'index.html'}  ({timings['total_seconds']:.0f} s)")
+    typer.echo("    wall time: " + ", ".join(f"{name.removesuffix('_seconds')} {secs:.1f} s"
+                                             for name, secs in timings.items() if name != "total_seconds"))
     problems = problems_of(claims, mutations)
     for r in claims:
         if r.verdict is Status.REFUTED:
