@@ -216,7 +216,7 @@ def run_chunks(
                     restarts += 1
                     if restarts > retries:
                         raise SweepFailed(f"workers kept dying ({exc}); gave up after {retries} retries with "
-                                          f"{len(pending)} chunks left" + _kept(store, resumed, computed)) from None
+                                          f"{len(pending)} chunks left" + _kept(store)) from None
                     warnings.warn(f"{exc}; running the {len(pending)} unfinished chunks again", stacklevel=2)
                     ex.restart()
         except (Interrupted, KeyboardInterrupt) as exc:
@@ -226,7 +226,7 @@ def run_chunks(
                 ex = None
             raise SweepInterrupted(signum, f"stopped by {Signals(signum).name}: workers stopped, staging removed; "
                                            f"{len(computed)} of {len(todo)} chunks computed" +
-                                   _kept(store, resumed, computed)) from None
+                                   _kept(store)) from None
         finally:
             if ex is not None:
                 ex.close(kill=True)
@@ -235,9 +235,11 @@ def run_chunks(
                     restarts, kind, ex.workers if ex is not None else workers, time.perf_counter() - t0)
 
 
-def _kept(store: ChunkStore | None, resumed: list[Range], computed: list[Range]) -> str:
+def _kept(store: ChunkStore | None) -> str:
     if store is None:
         return "; nothing was kept (no store)"
-    lanes = sum(b - a for a, b in resumed + computed)
-    return (f"; the store {store.path} keeps {len(resumed) + len(computed)} chunks ({lanes:,} lanes): "
+    # what is on disk, not what this loop has counted: a signal may land between a chunk's write and its count
+    held = store.ranges()
+    lanes = sum(b - a for a, b in held)
+    return (f"; the store {store.path} keeps {len(held)} chunks ({lanes:,} lanes): "
             f"run again to resume")
