@@ -40,10 +40,37 @@ def test_options_enter_the_digest():
     assert a.to_dict()["options"]["widths"] == [8, 32, 64]
 
 
-def test_full_sizes():
+def test_full_sizes_are_the_recorded_sizes(monkeypatch):
+    """``full=true`` is resolved in the options: the settings record (``to_dict``, what results.json
+    and the digest hold) names the large sizes, and the world is built from exactly those options
+    (the data draw is replaced, so nothing at d = 2048 runs)."""
+    from proofs.paper_b import plugin, world
+
     s = CheckSettings.from_mapping({"paper": "b", "full": "true"})
-    eff = s.options.effective()
-    assert (eff.d, eff.k) == (2048, 40) and max(eff.grid_d) == 2048 and max(eff.grid_k) == 40
+    o = s.options
+    assert all(getattr(o, name) == value for name, value in plugin.FULL.items()) and o.full
+    recorded = s.to_dict()["options"]
+    assert (recorded["d"], recorded["k"], recorded["n"], recorded["n_test"]) == (2048, 40, 400, 400)
+    assert recorded["widths"] == [40, 160] and recorded["grid_d"] == [256, 512, 1024, 2048]
+    assert recorded["grid_k"] == [5, 10, 20, 40] and recorded["full"] is True
+    assert s.digest() != CheckSettings.from_mapping({"paper": "b"}).digest()
+    # the record read back (``verify report``, a config file) gives the same settings
+    again = CheckSettings.from_mapping({"paper": "b", **recorded})
+    assert again.options == o and again.digest() == s.digest()
+    # a size given explicitly keeps its value; the others take the large ones
+    mixed = CheckSettings.from_mapping({"paper": "b", "full": "true", "n": 100, "widths": "16"}).options
+    assert (mixed.d, mixed.n, mixed.widths) == (2048, 100, (16,))
+    # the run uses the recorded options themselves
+    seen = {}
+
+    def fake_build(opts, d=None, k=None):
+        seen["opts"] = opts
+        raise RuntimeError("stop before drawing the data")
+
+    monkeypatch.setattr(world, "build_model", fake_build)
+    with pytest.raises(RuntimeError):
+        world.world(s)
+    assert seen["opts"] is s.options
 
 
 @pytest.mark.parametrize(("args", "field"), [(["--set", "k=1"], "k"), (["--set", "sigma=0"], "sigma"),

@@ -100,7 +100,10 @@ class PaperBOptions:
     what float64 cannot certify; slow), ``per_decade`` (recorded steps per factor of ten).
     Generalization sweep: ``gen_ratios`` (n/k values), ``gen_widths``. Law: ``grid_k``, ``grid_d``
     (all at ``law_ratio`` training points per cluster, width ``law_width`` x k). ``full``: the large
-    sizes (d = 2048, k = 40 and the law grid up to them). Claim constants **(ours)**: ``flip_fraction``
+    sizes (``FULL``: d = 2048, k = 40 and the law grid up to them), resolved here: every size of
+    ``FULL`` left at its default is replaced by the large one, so the options (and the digest,
+    ``results.json``, the report) hold the sizes really run; a size set to another value keeps it.
+    Claim constants **(ours)**: ``flip_fraction``
     (the share of test points a universal z must flip), ``law_c`` (Theorem 4.2: ||z|| <= law_c sqrt(d/k)),
     ``max_test_error`` (Theorem 3.1: the test error allowed), ``robust_c`` (Theorem 4.1: certified
     radius >= robust_c sqrt(d)).
@@ -156,14 +159,13 @@ class PaperBOptions:
         set_(self, "law_c", _positive("law_c", self.law_c))
         set_(self, "max_test_error", _positive("max_test_error", self.max_test_error, Fraction(1)))
         set_(self, "robust_c", _positive("robust_c", self.robust_c))
+        if self.full:  # the preset, after validation (so `widths=8,32,64` given as text counts as the default)
+            for name, value in FULL.items():
+                if getattr(self, name) == _DEFAULTS[name]:
+                    set_(self, name, value)
 
-    def effective(self) -> PaperBOptions:
-        """These options with the ``full`` sizes substituted when ``full`` is set."""
-        if not self.full:
-            return self
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(FULL, full=False)
-        return PaperBOptions(**values)
+
+_DEFAULTS = {f.name: f.default for f in fields(PaperBOptions)}
 
 
 class PaperB(Paper):

@@ -19,7 +19,7 @@ _CACHE: dict[str, World] = {}
 
 @dataclass
 class World:
-    """The data and runs of one setting (``opts`` are the effective paper options)."""
+    """The data and runs of one setting (``opts``: the paper options, ``full`` already resolved)."""
 
     settings: Any
     opts: Any
@@ -90,7 +90,7 @@ def world(settings: Any) -> World:
     """The :class:`World` of ``settings`` (cached by the settings digest)."""
     key = settings.digest()
     if key not in _CACHE:
-        opts = settings.options.effective()
+        opts = settings.options
         model = build_model(opts)
         sample, test = model.train_test(opts.n, opts.n_test, opts.data_seed)
         _CACHE[key] = World(settings, opts, model, sample, test, train.dataset_of(sample))
