@@ -90,35 +90,47 @@ def _bias_of(run, w):
     return run._bias
 
 
+PerRun = tuple[str, str, Any]  # (status, sentence, counterexample or None) of one admitted run
+
+
+def _judge_admitted(w, judge: Callable[[Any, list], PerRun]) -> tuple[list[PerRun], int]:
+    """``judge(run, bias records)`` on every run whose loss was certified below the threshold, and the
+    number of runs outside the hypotheses (never below it). A run whose Theorem-2.1 quantities
+    cannot be certified (:class:`UndecidableError` from :func:`_bias_of`) is inconclusive, saying why."""
+    per_run, outside = [], 0
+    for run in w.runs():
+        if run.reached is None:
+            outside += 1
+            continue
+        try:
+            bs = _bias_of(run, w)
+        except UndecidableError as exc:
+            per_run.append(("inconclusive", f"{_run_name(run)}: {exc}", None))
+            continue
+        per_run.append(judge(run, bs))
+    return per_run, outside
+
+
 def margin_checker(quantity: str = "margin", increasing: bool = True) -> Checker:
     """Theorem 2.1 (Lyu & Li): once the loss is certified below the threshold, the normalized
     margin (``quantity="margin"``) or the smoothed margin (``"smoothed"``) is non-decreasing over the
     recorded steps (``increasing=False``: the mutation "non-increasing")."""
 
-    def check(case: Case) -> Outcome:
+    def judge(run, bs: list) -> PerRun:
         from proofs.paper_b.bias import monotone_verdict
 
-        w = _world(case)
-        per_run, outside = [], 0
-        for run in w.runs():
-            if run.reached is None:
-                outside += 1
-                continue
-            try:
-                bs = _bias_of(run, w)
-            except UndecidableError as exc:
-                per_run.append(("inconclusive", f"{_run_name(run)}: {exc}", None))
-                continue
-            vals = [(b.t, getattr(b, f"{quantity}_lo"), getattr(b, f"{quantity}_hi")) for b in bs
-                    if getattr(b, f"{quantity}_lo") is not None]
-            if len(vals) < 2:
-                per_run.append(("inconclusive", f"{_run_name(run)}: fewer than two certified steps after the "
-                                f"threshold (run {run.summary.status}: {run.summary.reason})", None))
-                continue
-            status, msg = monotone_verdict(vals, increasing)
-            cx = {"width": str(run.width), "init": str(run.seed)} if status == "refuted" else None
-            stop = "" if run.trajectory.certified else f"; certified up to step {run.trajectory.steps_done}"
-            per_run.append((status, f"{_run_name(run)}: {msg} (steps {vals[0][0]}..{vals[-1][0]}{stop})", cx))
+        vals = [(b.t, getattr(b, f"{quantity}_lo"), getattr(b, f"{quantity}_hi")) for b in bs
+                if getattr(b, f"{quantity}_lo") is not None]
+        if len(vals) < 2:
+            return ("inconclusive", f"{_run_name(run)}: fewer than two certified steps after the threshold (run "
+                    f"{run.summary.status}: {run.summary.reason})", None)
+        status, msg = monotone_verdict(vals, increasing)
+        cx = {"width": str(run.width), "init": str(run.seed)} if status == "refuted" else None
+        stop = "" if run.trajectory.certified else f"; certified up to step {run.trajectory.steps_done}"
+        return status, f"{_run_name(run)}: {msg} (steps {vals[0][0]}..{vals[-1][0]}{stop})", cx
+
+    def check(case: Case) -> Outcome:
+        per_run, outside = _judge_admitted(_world(case), judge)
         return _combine(per_run, f"{quantity} {'non-decreasing' if increasing else 'non-increasing'} after L < "
                         f"threshold", outside)
 
@@ -130,31 +142,22 @@ def kkt_checker(mutated: bool = False) -> Checker:
     certified bound eps_t < 1 at every KKT-evaluated step after the threshold, the bound at the last
     such step below the one at the first (shrinking); ``mutated``: "the bound grows"."""
 
+    def judge(run, bs: list) -> PerRun:
+        eps = [(b.t, b.eps_hi) for b in bs if b.eps_hi is not None]
+        if len(eps) < 2:
+            return "inconclusive", f"{_run_name(run)}: fewer than two certified steps after the threshold", None
+        (t0, e0), (t1, e1) = eps[0], eps[-1]
+        text = f"{_run_name(run)}: eps_{t0} <= {float(e0):.4g}, eps_{t1} <= {float(e1):.4g}"
+        shrinks = e1 < e0 and all(e < 1 for _, e in eps)
+        if mutated:
+            status = "refuted" if e1 < e0 else "certified"
+        else:
+            status = "certified" if shrinks else "inconclusive"
+        return status, text, ({"width": str(run.width), "init": str(run.seed), "t": str(t1), "eps_bound": str(e1)}
+                              if status == "refuted" else None)
+
     def check(case: Case) -> Outcome:
-        w = _world(case)
-        per_run, outside = [], 0
-        for run in w.runs():
-            if run.reached is None:
-                outside += 1
-                continue
-            try:
-                eps = [(b.t, b.eps_hi) for b in _bias_of(run, w) if b.eps_hi is not None]
-            except UndecidableError as exc:
-                per_run.append(("inconclusive", f"{_run_name(run)}: {exc}", None))
-                continue
-            if len(eps) < 2:
-                per_run.append(("inconclusive", f"{_run_name(run)}: fewer than two certified steps after the "
-                                "threshold", None))
-                continue
-            (t0, e0), (t1, e1) = eps[0], eps[-1]
-            text = f"{_run_name(run)}: eps_{t0} <= {float(e0):.4g}, eps_{t1} <= {float(e1):.4g}"
-            shrinks = e1 < e0 and all(e < 1 for _, e in eps)
-            if mutated:
-                status = "refuted" if e1 < e0 else "certified"
-            else:
-                status = "certified" if shrinks else "inconclusive"
-            per_run.append((status, text, {"width": str(run.width), "init": str(run.seed), "t": str(t1),
-                                           "eps_bound": str(e1)} if status == "refuted" else None))
+        per_run, outside = _judge_admitted(_world(case), judge)
         what = "certified KKT bound eps_t " + ("grows" if mutated else "< 1 and shrinking")
         return _combine(per_run, what, outside)
 
@@ -166,37 +169,26 @@ def balance_checker(quantity: str = "balance") -> Checker:
     non-increasing over the recorded steps after the threshold (``quantity="sum"``, the mutation:
     ``||theta||^2``, "the sum v^2 + ||w||^2 + b^2 is conserved", refuted when it certifiably changes)."""
 
-    def check(case: Case) -> Outcome:
+    def judge(run, bs: list) -> PerRun:
         from proofs.paper_b.bias import monotone_verdict
 
-        w = _world(case)
-        per_run, outside = [], 0
-        for run in w.runs():
-            if run.reached is None:
-                outside += 1
-                continue
-            try:
-                bs = _bias_of(run, w)
-            except UndecidableError as exc:
-                per_run.append(("inconclusive", f"{_run_name(run)}: {exc}", None))
-                continue
-            if len(bs) < 2:
-                per_run.append(("inconclusive", f"{_run_name(run)}: fewer than two certified steps", None))
-                continue
-            if quantity == "sum":
-                a, b = bs[0], bs[-1]
-                if b.norm2_lo > a.norm2_hi or b.norm2_hi < a.norm2_lo:
-                    per_run.append(("refuted", f"{_run_name(run)}: ||theta||^2 in [{float(a.norm2_lo):.6g}, "
-                                    f"{float(a.norm2_hi):.6g}] at step {a.t}, [{float(b.norm2_lo):.6g}, "
-                                    f"{float(b.norm2_hi):.6g}] at step {b.t}",
-                                    {"width": str(run.width), "init": str(run.seed), "t": str(b.t)}))
-                else:
-                    per_run.append(("certified", f"{_run_name(run)}: overlapping enclosures", None))
-                continue
-            vals = [(b.t, b.balance_lo, b.balance_hi) for b in bs]
-            status, msg = monotone_verdict(vals, increasing=False)
-            per_run.append((status, f"{_run_name(run)}: {msg}; max_j |c_j|/||theta||^2 <= "
-                            f"{float(bs[-1].balance_hi):.3g} at step {bs[-1].t}", None))
+        if len(bs) < 2:
+            return "inconclusive", f"{_run_name(run)}: fewer than two certified steps", None
+        if quantity == "sum":
+            a, b = bs[0], bs[-1]
+            if b.norm2_lo > a.norm2_hi or b.norm2_hi < a.norm2_lo:
+                return ("refuted", f"{_run_name(run)}: ||theta||^2 in [{float(a.norm2_lo):.6g}, "
+                        f"{float(a.norm2_hi):.6g}] at step {a.t}, [{float(b.norm2_lo):.6g}, "
+                        f"{float(b.norm2_hi):.6g}] at step {b.t}",
+                        {"width": str(run.width), "init": str(run.seed), "t": str(b.t)})
+            return "certified", f"{_run_name(run)}: overlapping enclosures", None
+        vals = [(b.t, b.balance_lo, b.balance_hi) for b in bs]
+        status, msg = monotone_verdict(vals, increasing=False)
+        return (status, f"{_run_name(run)}: {msg}; max_j |c_j|/||theta||^2 <= {float(bs[-1].balance_hi):.3g} at step "
+                f"{bs[-1].t}", None)
+
+    def check(case: Case) -> Outcome:
+        per_run, outside = _judge_admitted(_world(case), judge)
         what = "||theta||^2 conserved" if quantity == "sum" else "max_j |v_j^2 - ||w_j||^2 - b_j^2| / ||theta||^2 " \
             "non-increasing"
         return _combine(per_run, what, outside)
