@@ -1,117 +1,116 @@
-"""Boxes of networks (parameter enclosures): a certified sign / flip / radius holds for every member
-(checked on exact members drawn inside the box with the pure-Fraction forward); a point box agrees
-with the exact single-network path."""
+"""Boxes of networks (the parameter enclosure of a certified run): an enclosure from
+:class:`proofs.paper_b.boxnet.IntervalFlips` contains ``y N(x - y q u)`` of every member (re-checked
+on exact members drawn inside the box with the pure-Fraction forward), in float64 midpoint-radius
+and in Arb alike; the Lipschitz radius lower bound is never beaten by a member's certified flip; on
+clusters, a flip certified for the box is a flip of its centre."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
 import numpy as np
+import pytest
+from flint import arb
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from proofs.paper_b.boxnet import BoxFlipOracle, BoxNet, box_lower_bounds, count_errors
-from proofs.paper_b.data import ClusterModel
+from proofs.paper_b.boxnet import IntervalFlips, lipschitz_lower
+from proofs.paper_b.data import ClusterModel, ClusterSample
 from proofs.paper_b.forward import forward
 from proofs.paper_b.net import TwoLayerNet
-from proofs.paper_b.radius import attack_upper, lower_bounds
+from proofs.paper_b.radius import attack_upper
 from proofs.paper_b.universal import FlipOracle, label_mean_network
+from verify.arith.ball_arrays import ArbArrays
+from verify.arith.midrad import MidRadArithmetic, from_bounds
+from verify.dynamics.records import PackedParams
 
 small = st.integers(-40, 40).map(lambda a: Fraction(a, 8))
-rad = st.integers(0, 4).map(lambda a: Fraction(a, 64))
+rad = st.integers(0, 4).map(lambda a: Fraction(a, 64))  # 0: a point box
+GRID_BITS = 4  # the points' denominator 2**4
 
 
-def ends(centre: list[Fraction], radius: list[Fraction], side: int) -> list[Fraction]:
-    return [c + side * r for c, r in zip(centre, radius, strict=True)]
+def packed(arith: str, lo: np.ndarray, hi: np.ndarray, vlo: np.ndarray, vhi: np.ndarray) -> PackedParams:
+    """The box [lo, hi] x [vlo, vhi] (float64 ends, exact dyadics) as the record of ``arith``."""
+    if arith == "f64":
+        return PackedParams(MidRadArithmetic(), from_bounds(lo, hi), from_bounds(vlo, vhi))
+
+    def balls(a, b):
+        return np.array([arb((x + y) / 2, (y - x) / 2) for x, y in zip(a.ravel(), b.ravel(), strict=True)],
+                        dtype=object).reshape(a.shape)
+
+    return PackedParams(ArbArrays(128), balls(lo, hi), balls(vlo, vhi))
 
 
 @st.composite
 def boxes_and_members(draw):
+    """A box (centre +- radius, dyadic), one exact member inside it, 3 points with labels, and u."""
     m, d = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    Wc = [[draw(small) for _ in range(d)] for _ in range(m)]
-    Wr = [[draw(rad) for _ in range(d)] for _ in range(m)]
-    bc, br = [draw(small) for _ in range(m)], [draw(rad) for _ in range(m)]
+    Tc = [[draw(small) for _ in range(d + 1)] for _ in range(m)]  # rows (w_j, b_j)
+    Tr = [[draw(rad) for _ in range(d + 1)] for _ in range(m)]
     vc = [draw(st.sampled_from([Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-3, 2)])) for _ in range(m)]
     vr = [draw(rad) for _ in range(m)]
-    box = BoxNet.from_intervals([ends(a, b, -1) for a, b in zip(Wc, Wr, strict=True)],
-                                [ends(a, b, 1) for a, b in zip(Wc, Wr, strict=True)],
-                                ends(bc, br, -1), ends(bc, br, 1), ends(vc, vr, -1), ends(vc, vr, 1))
-    t = st.integers(-8, 8).map(lambda a: Fraction(a, 8))  # position inside each interval
-    W = [[c + draw(t) * r for c, r in zip(a, b, strict=True)] for a, b in zip(Wc, Wr, strict=True)]
-    b = [c + draw(t) * r for c, r in zip(bc, br, strict=True)]
+    t = st.integers(-8, 8).map(lambda a: Fraction(a, 8))  # the member's position inside each interval
+    T = [[c + draw(t) * r for c, r in zip(a, b, strict=True)] for a, b in zip(Tc, Tr, strict=True)]
     v = [c + draw(t) * r for c, r in zip(vc, vr, strict=True)]
-    X = np.array([[draw(st.integers(-64, 64)) for _ in range(d)] for _ in range(3)], dtype=np.int64)
-    return box, (W, b, v), X, 16
+    ends = [np.array([[float(c + s * r) for c, r in zip(a, b, strict=True)] for a, b in zip(Tc, Tr, strict=True)])
+            for s in (-1, 1)]
+    vends = [np.array([float(c + s * r) for c, r in zip(vc, vr, strict=True)]) for s in (-1, 1)]
+    Xint = np.array([[draw(st.integers(-64, 64)) for _ in range(d)] for _ in range(3)], dtype=np.int64)
+    y = tuple(draw(st.sampled_from([1, -1])) for _ in range(3))
+    u = np.array([draw(st.integers(-3, 3)) for _ in range(d)], dtype=np.int64)
+    member = ([row[:d] for row in T], [row[d] for row in T], v)
+    return (ends, vends), member, ClusterSample(Xint, GRID_BITS, y, (0, 0, 0)), u
 
 
-@given(boxes_and_members(), st.sampled_from([1, -1]))
-def test_certified_box_sign_holds_for_every_member(case, y):
-    box, (W, b, v), X, den = case
-    signs = box.signs(X, den, [y] * 3)
-    for i in range(3):
-        x = [Fraction(int(a), den) for a in X[i]]
-        val = y * forward(W, b, v, x)
-        if signs[i] == 1:
-            assert val > 0
-        elif signs[i] == -1:
-            assert val < 0
+def _margin(member, sample: ClusterSample, u: np.ndarray, i: int, q: Fraction) -> Fraction:
+    W, b, v = member
+    x = [Fraction(int(a), sample.denominator) - sample.y[i] * q * int(c)
+         for a, c in zip(sample.Xint[i], u, strict=True)]
+    return sample.y[i] * forward(W, b, v, x)
+
+
+@pytest.mark.parametrize("arith", ["f64", "arb"])
+@given(case=boxes_and_members(), qnum=st.integers(0, 64))
+def test_enclosure_holds_for_every_member(arith, case, qnum):
+    (ends, vends), member, sample, u = case
+    box = IntervalFlips(packed(arith, *ends, *vends), u, sample)
+    q = Fraction(qnum, 16)
+    lo, hi = box.margins(q)
+    flips, keeps = box.counts(q)
+    for i in range(sample.n):
+        exact = _margin(member, sample, u, i, q)
+        assert Fraction(lo[i]) <= exact <= Fraction(hi[i])
+    assert flips == sum(1 for i in range(sample.n) if hi[i] < 0) and flips + keeps <= sample.n
 
 
 @given(boxes_and_members())
-def test_box_radius_is_below_every_member_flip(case):
-    box, (W, b, v), X, den = case
-    member = TwoLayerNet.from_exact(W, b, v)
-    x = [Fraction(int(a), den) for a in X[0]]
-    n0 = forward(W, b, v, x)
+def test_lipschitz_radius_is_below_every_member_flip(case):
+    (ends, vends), member, sample, u = case
+    W, b, v = member
+    x0 = [Fraction(int(a), sample.denominator) for a in sample.Xint[0]]
+    n0 = forward(W, b, v, x0)
     assume(n0 != 0)
     y = 1 if n0 > 0 else -1
-    lo = box_lower_bounds(box, X[:1], den, [y])[0]
-    up = attack_upper(member, X[:1], den, [y])[0]
+    at = ClusterSample(sample.Xint[:1], GRID_BITS, (y,), (0,))
+    lower = lipschitz_lower(IntervalFlips(packed("f64", *ends, *vends), u, at))[0]
+    up = attack_upper(TwoLayerNet.from_exact(W, b, v), at.Xint, at.denominator, [y])[0]
     assume(up is not None)
-    assert lo is not None and lo <= up[0]  # the member's certified flip is never inside the box's ball
+    assert Fraction(lower) <= up[0]  # the member's certified flip is never inside the box's ball
 
 
-@given(boxes_and_members())
-def test_point_box_equals_exact_path(case):
-    _, (W, b, v), X, den = case
-    net = TwoLayerNet.from_exact(W, b, v)
-    box = BoxNet.point(net)
-    out = net.outputs_at(X, den)
-    y = [1 if o >= 0 else -1 for o in out]
-    signs = box.signs(X, den, y)
-    assert all((s == 1) == (yy * o > 0) and (s == -1) == (yy * o < 0) for s, yy, o in zip(signs, y, out, strict=True))
-    assert box_lower_bounds(box, X, den, y) == lower_bounds(net, X, den, y)
-
-
-def test_box_flips_and_errors_on_clusters():
+def test_box_flips_on_clusters_are_flips_of_the_centre():
     m = ClusterModel(d=64, k=8, sigma=Fraction(1, 4), kind="orthogonal", seed=3, balance=Fraction(1, 4))
     tr, te = m.train_test(32, 40, 0)
     net = label_mean_network(tr)
     wf = np.asarray(net.Wnum, dtype=np.float64) / net.w_den
     eps = 2.0**-20
-    box = BoxNet.from_intervals(wf - eps, wf + eps, [-eps] * 2, [eps] * 2, [1 - eps, -1 - eps], [1 + eps, -1 + eps])
-    ec = count_errors(box, te)
-    assert ec.correct + ec.wrong + ec.undecided == 40 and ec.correct >= 36
-    q = 1 << 40  # z = u: ||z|| = ||u||, far beyond sqrt(d/k)
-    exact = FlipOracle.build(net, m, te).flips(q)
-    boxed = BoxFlipOracle.build(box, m, te).flips(q)
-    assert boxed.sum() >= 36 and not (boxed & ~exact).any()  # box-certified flips are flips of the member
-
-
-@given(st.integers(1, 3), st.integers(1, 3), st.data())
-def test_box_float_fast_path_equals_fraction_path(m, d, data):
-    fl = st.floats(-100, 100, allow_nan=False)
-    lo = np.array([[data.draw(fl) for _ in range(d)] for _ in range(m)])
-    hi = lo + np.array([[data.draw(st.floats(0, 1)) for _ in range(d)] for _ in range(m)])
-    bl = np.array([data.draw(fl) for _ in range(m)])
-    vl = np.array([data.draw(fl) for _ in range(m)])
-    fast = BoxNet.from_intervals(lo, hi, bl, bl + 1, vl, vl + 0.5)
-    slow = BoxNet.from_intervals(lo.tolist(), hi.tolist(), bl.tolist(), (bl + 1).tolist(), vl.tolist(),
-                                 (vl + 0.5).tolist())
-    X = np.array([[data.draw(st.integers(-50, 50)) for _ in range(d)]], dtype=np.int64)
-    for box in (fast, slow):
-        assert box.w_den > 0
-    pf, rf, df = fast.preact_box(X, 4)
-    ps, rs, ds = slow.preact_box(X, 4)
-    assert all(Fraction(int(a), df) == Fraction(int(c), ds) for a, c in zip(pf.ravel(), ps.ravel(), strict=True))
-    assert all(Fraction(int(a), df) == Fraction(int(c), ds) for a, c in zip(rf.ravel(), rs.ravel(), strict=True))
+    T = np.hstack([wf, np.zeros((2, 1))])
+    box = IntervalFlips(packed("f64", T - eps, T + eps, np.array([1 - eps, -1 - eps]), np.array([1 + eps, -1 + eps])),
+                        m.u, te)
+    wrong, right = box.counts(Fraction(0))  # certified y N < 0, certified y N >= 0, for every member
+    assert right >= 36 and right + wrong <= 40
+    q = Fraction(1)  # z = u: ||z|| = ||u||, far beyond sqrt(d/k)
+    exact = FlipOracle.build(net, m, te).flips(1 << 40)
+    _, hi = box.margins(q)
+    boxed = hi < 0
+    assert boxed.sum() >= 36 and not (boxed & ~exact).any()  # box-certified flips are flips of the centre

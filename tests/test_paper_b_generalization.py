@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from proofs.paper_b import generalization as gen
 from proofs.paper_b import law, train
+from proofs.paper_b.boxnet import IntervalFlips
 from proofs.paper_b.data import ClusterModel
 from proofs.paper_b.forward import forward
 from proofs.paper_b.universal import u_norm_bracket
@@ -64,7 +65,7 @@ def test_trained_error_bounds_contain_the_exact_count(trained):
 @settings(max_examples=6, deadline=None)
 def test_certified_flips_hold_in_exact_arithmetic(trained, c):
     model, test, run = trained
-    oracle = law.IntervalFlips(run.trajectory.final.params, model.u, test)
+    oracle = IntervalFlips(run.trajectory.final.params, model.u, test)
     un = u_norm_bracket(model)
     q = Fraction(max(1, int(c * math.sqrt(model.d / model.k) / float(un[0]) * 2**law.Q_BITS)), 2**law.Q_BITS)
     lo, hi = oracle.margins(q)
@@ -77,14 +78,14 @@ def test_certified_flips_hold_in_exact_arithmetic(trained, c):
 
 def test_radius_lower_bound_never_beaten_by_the_attack(trained):
     model, test, run = trained
-    oracle = law.IntervalFlips(run.trajectory.final.params, model.u, test)
+    oracle = IntervalFlips(run.trajectory.final.params, model.u, test)
     r = law.trained_radius(oracle, u_norm_bracket(model), math.sqrt(model.d / model.k))
     assert r["attacked"] > 0 and r["sound"]
 
 
 def test_eta90_bracket_is_certified(trained):
     model, test, run = trained
-    oracle = law.IntervalFlips(run.trajectory.final.params, model.u, test)
+    oracle = IntervalFlips(run.trajectory.final.params, model.u, test)
     e = law.eta90(oracle, u_norm_bracket(model), Fraction(9, 10), start=math.sqrt(model.d / model.k))
     assert e.found and e.eta_lo <= e.eta_hi
     assert oracle.counts(e.q_hi)[0] >= e.need

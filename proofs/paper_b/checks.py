@@ -272,7 +272,8 @@ def universal_checker(c: Fraction | None = None) -> Checker:
     def check(case: Case) -> Outcome:
         import math
 
-        from proofs.paper_b.law import Q_BITS, IntervalFlips
+        from proofs.paper_b.boxnet import IntervalFlips
+        from proofs.paper_b.law import Q_BITS
         from proofs.paper_b.robust import robust_network
         from proofs.paper_b.universal import FlipOracle, u_norm_bracket
 

@@ -4,10 +4,9 @@ go to flip most test points of a *trained* network, against the certified radius
 **Flips on enclosures.** A trained network is the enclosure of its parameters at a certified step.
 For ``z = q u`` (``u = sum_j y_j mu_j`` an integer vector, ``q`` a dyadic rational, so
 ``||z|| = q ||u||`` with ``||u||`` bracketed exactly by :func:`proofs.paper_b.universal.u_norm_bracket``)
-the perturbed pre-activations are ``P_ij - y_i q <w_j, u>``: :class:`IntervalFlips` encloses ``P``
-and ``C_j = <w_j, u>`` once (interval matrix products of the record's arithmetic) and, for each
-``q``, ``y_i N(x_i - y_i z)`` as an enclosure: a flip is *certified* when its upper end is ``< 0``, a
-non-flip when its lower end is ``>= 0``.
+the perturbed pre-activations are ``P_ij - y_i q <w_j, u>``: :class:`proofs.paper_b.boxnet.IntervalFlips`
+encloses ``y_i N(x_i - y_i z)`` for every network in the enclosure: a flip is *certified* when its
+upper end is ``< 0``, a non-flip when its lower end is ``>= 0``.
 
 **eta90.** The smallest ``||z||`` flipping a fraction ``f`` (default 9/10) of the test points is
 bracketed by two exact facts, as in :func:`proofs.paper_b.universal.eta_for_fraction`: at ``q_hi``
@@ -33,45 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from verify.dynamics.step import data_matrix
+from proofs.paper_b.boxnet import IntervalFlips, lipschitz_lower
 
 Q_BITS = 40
 LAW_INITS = 3  # inits tried per grid point (stacked in one run); the first reaching the threshold is used
-
-
-class IntervalFlips:
-    """Certified flip counts of one enclosed network on one test sample, for ``z = q u``."""
-
-    def __init__(self, params: Any, u: np.ndarray, test: Any) -> None:
-        from proofs.paper_b.train import dataset_of
-
-        self.ar = ar = params.ar
-        self.params = params
-        Theta, self.A = params.arrays()
-        self.m = ar.shape(Theta)[0]
-        data = dataset_of(test)
-        self.y = np.asarray(test.y, dtype=np.float64)
-        with ar.working_precision():
-            self.P = ar.matmul(data_matrix(ar, data), ar.transpose(Theta))  # (n, m)
-            u1 = np.append(np.asarray(u, dtype=np.float64), 0.0)[None, :]
-            self.C = ar.matmul(ar.exact(u1), ar.transpose(Theta))  # (1, m)
-
-    def margins(self, q: Fraction) -> tuple[np.ndarray, np.ndarray]:
-        """float64 bounds of ``y_i N(x_i - y_i q u)``, every exact value inside."""
-        ar = self.ar
-        if Fraction(float(q)) != q:
-            raise ValueError(f"q = {q} must be exact in float64 (a short dyadic rational)")
-        yq = self.y * float(q)  # exact: y = +-1
-        with ar.working_precision():
-            pre = ar.sub(self.P, ar.mul(ar.exact(yq[:, None]), self.C))
-            N = ar.sum(ar.mul(ar.relu(pre), ar.reshape(self.A, (1, self.m))), axis=1)
-            lo, hi = ar.bounds(ar.flip(N, self.y > 0))
-        return lo, hi
-
-    def counts(self, q: Fraction) -> tuple[int, int]:
-        """(certified flips, certified non-flips) at ``z = q u``."""
-        lo, hi = self.margins(q)
-        return int((hi < 0).sum()), int((lo >= 0).sum())
 
 
 @dataclass(frozen=True)
@@ -179,29 +143,6 @@ def flip_curve(oracle: IntervalFlips, un: tuple[Fraction, Fraction], scale: floa
         f, _ = oracle.counts(q)
         out.append([c, f / len(oracle.y)])
     return out
-
-
-def lipschitz_lower(oracle: IntervalFlips) -> np.ndarray:
-    """Sound per-point lower bounds of the l2 radius of an enclosed network: ``y N(x)`` (lower end)
-    over ``Lip = sum_j |v_j| ||w_j||`` (upper end; |N(x + delta) - N(x)| <= Lip ||delta||), floats
-    rounded outward; 0 where ``y N(x)`` is not certified positive."""
-    import math as _m
-
-    ar = oracle.ar
-    lo, _ = oracle.margins(Fraction(0))
-    Theta, A = oracle.params.arrays()
-    with ar.working_precision():
-        W = ar.take(ar.transpose(Theta), slice(0, ar.shape(Theta)[1] - 1))  # (d, m): drop the bias row
-        w2 = ar.sum(ar.mul(W, W), axis=0)  # (m,)
-        _, w2_hi = ar.bounds(w2)
-        a_lo, a_hi = ar.bounds(A)
-    a_abs = np.maximum(np.abs(a_lo), np.abs(a_hi))
-    norms = np.array([_m.nextafter(_m.sqrt(_m.nextafter(float(v), _m.inf)), _m.inf) for v in w2_hi])
-    lip = 0.0
-    for a, nrm in zip(a_abs.tolist(), norms.tolist(), strict=True):  # sum rounded up term by term
-        lip = _m.nextafter(lip + _m.nextafter(a * nrm, _m.inf), _m.inf)
-    out = np.where(lo > 0, lo, 0.0) / lip
-    return np.nextafter(out, -np.inf).clip(min=0.0)
 
 
 def trained_radius(oracle: IntervalFlips, un: tuple[Fraction, Fraction], scale: float,
