@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -66,16 +67,68 @@ def test_sqrt_up_is_an_upper_bound():
         assert r * r >= q
 
 
-def test_kkt_bound_and_margin_on_a_run():
-    model = ClusterModel(d=32, k=4, sigma=Fraction(1, 4), kind="orthogonal", seed=0)
-    data = train.dataset_of(model.sample(16, 0))
-    runs = train.run_width(data, 16, Fraction(4), "exponential", Fraction(1, 10), 0, 2, 300, per_decade=20)
+@pytest.fixture(scope="module")
+def trained():
+    model = ClusterModel(d=16, k=4, sigma=Fraction(1, 4), kind="orthogonal", seed=0)
+    data = train.dataset_of(model.sample(12, 0))
+    runs = train.run_width(data, 8, Fraction(4), "exponential", Fraction(1, 10), 0, 2, 300, per_decade=20)
     run = next(r for r in runs if r.reached is not None)
-    bs = bias.trajectory_bias(run.trajectory, run.reached)
+    return run, bias.trajectory_bias(run.trajectory, run.reached)
+
+
+def test_kkt_bound_and_margin_on_a_run(trained):
+    run, bs = trained
     assert len(bs) >= 2
     assert bias.monotone_verdict([(b.t, b.margin_lo, b.margin_hi) for b in bs])[0] == "certified"
-    eps = [b.eps_hi for b in bs if b.eps_hi is not None]
-    assert eps and all(e >= 0 for e in eps)
+    kkt = [b for b in bs if b.eps_hi is not None]
+    assert len(kkt) >= 2 and all(b.eps_lo is not None and 0 <= b.eps_lo <= b.eps_hi for b in kkt)
+
+
+def _exact_residual2(problem, theta, lam):
+    """||theta - sum_i lam_i grad q_i(theta)||^2 and min_i q_i(theta), exactly (relu'(0) never needed:
+    the dual bound is only computed when every pre-activation is certified nonzero)."""
+    net, data = problem.network, problem.data
+    m, d = net.width, net.dim
+    rows = [theta[j * (d + 1): (j + 1) * (d + 1)] for j in range(m)]
+    v = theta[m * (d + 1):]
+    res_rows = [list(r) for r in rows]
+    res_v = list(v)
+    q = []
+    for x, y, li in zip(data.X, data.y, lam, strict=True):
+        x1 = [*x, Fraction(1)]
+        pre = [sum((a * b for a, b in zip(r, x1, strict=True)), Fraction(0)) for r in rows]
+        assert all(p != 0 for p in pre)
+        q.append(y * sum((vj * p for vj, p in zip(v, pre, strict=True) if p > 0), Fraction(0)))
+        for j in range(m):
+            if pre[j] > 0:
+                res_v[j] -= li * y * pre[j]
+                res_rows[j] = [r - li * y * v[j] * a for r, a in zip(res_rows[j], x1, strict=True)]
+    return sum(r * r for row in res_rows for r in row) + sum(r * r for r in res_v), min(q)
+
+
+@given(st.data())
+@settings(max_examples=6, deadline=None)
+def test_dual_bound_is_below_the_residual_of_every_multiplier(trained, data):
+    """eps_lo <= ||theta~ - sum_i lambda_i grad q_i(theta~)|| for lambda >= 0 (the nnls multipliers, the
+    tightest we know, and random ones), at an exact iterate inside the enclosure."""
+    run, bs = trained
+    traj = run.trajectory
+    b = data.draw(st.sampled_from([b for b in bs if b.eps_lo is not None]))
+    rec = next(r for r in traj.records if r.t == b.t)
+    lo, _ = rec.params.bounds()
+    theta = [Fraction(float(t)) for t in lo]  # an exact member of the enclosure
+    problem = traj.problem
+    ar = rec.params.ar
+    Theta, A = rec.params.arrays()
+    X1m = bias._mids(ar, bias.data_matrix(ar, problem.data))
+    act = (X1m @ bias._mids(ar, Theta).T) > 0
+    y = np.asarray(problem.data.labels, dtype=np.float64)
+    nnls = bias.nnls_multipliers(X1m, bias._mids(ar, Theta), bias._mids(ar, A), act, y)
+    scale = data.draw(st.floats(0, 2))
+    noise = data.draw(st.lists(st.floats(0, 1), min_size=len(y), max_size=len(y)))
+    for lam in (nnls, np.maximum(nnls * scale + np.asarray(noise) * float(np.max(nnls)) / 10, 0.0)):
+        r2, qmin = _exact_residual2(problem, theta, [Fraction(float(v)) for v in lam])
+        assert qmin > 0 and r2 >= b.eps_lo ** 2 * qmin  # ||theta~ - ...||^2 = r2 / qmin
 
 
 @given(st.fractions(Fraction(1, 1000), Fraction(1, 2)), st.booleans())

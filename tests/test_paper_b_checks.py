@@ -4,8 +4,10 @@ quantities are undecidable is inconclusive with the reason, every other run is j
 
 from __future__ import annotations
 
+from fractions import Fraction
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +60,21 @@ def test_judge_admitted_counts_outside_and_reports_undecidable(kinds):
             assert (status, text) == ("certified", f"run {run.seed}")
         assert cx is None
     assert judged == [(r.seed, [r.seed]) for k, r in admitted if k == "ok"]
+
+
+def _kkt_outcome(monkeypatch, first, last, mutated):
+    """The KKT checker on one fake run whose first and last KKT steps carry ``(eps_lo, eps_hi)``."""
+    recs = [SimpleNamespace(t=t, eps_lo=Fraction(lo), eps_hi=Fraction(hi)) for t, (lo, hi) in ((5, first), (9, last))]
+    run = _Run(width=8, seed=0, reached=5, _bias=recs)
+    monkeypatch.setattr(checks, "_world", lambda case: SimpleNamespace(runs=lambda: [run]))
+    return checks.kkt_checker(mutated=mutated)(None)
+
+
+@pytest.mark.parametrize(("first", "last", "mutation", "claim"), [
+    (("9/20", "1/2"), ("1/4", "3/10"), "refuted", "certified"),  # upper at the end < lower at the start
+    (("1/5", "1/2"), ("1/4", "3/10"), "inconclusive", "certified"),  # the upper bounds shrink, eps* may not
+    (("1/5", "1/4"), ("3/10", "2/5"), "certified", "inconclusive"),  # lower at the end > upper at the start
+])
+def test_eps_grows_is_refuted_only_against_the_dual_lower_bound(monkeypatch, first, last, mutation, claim):
+    assert _kkt_outcome(monkeypatch, first, last, mutated=True).status.value == mutation
+    assert _kkt_outcome(monkeypatch, first, last, mutated=False).status.value == claim

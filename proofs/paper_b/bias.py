@@ -15,7 +15,17 @@ For ``theta = (w, b, v)`` at a recorded step (``v`` is the engine's ``a``) and `
   complementary slackness ``eps_cs = sum_i lambda_i (q_i / q_min - 1)``; ``eps = max(eps_stat, eps_cs)``
   (Lyu & Li's (eps, delta)-KKT, one number). ``grad q_i`` uses the certified pattern with
   ``relu'(0) = 0`` (inside the Clarke subdifferential ``[0, 1]``); a pre-activation whose sign the
-  enclosure does not decide makes the step undecided (:class:`~verify.errors.UndecidableError`);
+  enclosure does not decide makes the step undecided (:class:`~verify.errors.UndecidableError`).
+  Any ``lambda`` gives an upper bound of the best eps, ``eps*(theta~) = inf over lambda >= 0 (and
+  Clarke gradients) of max(eps_stat, eps_cs)``. A **lower bound** (a dual certificate) bounds it from
+  below: ``eps* >= dist(theta~, cone{grad q_i})``, and for any ``z`` with ``<z, grad q_i> <= 0`` for
+  every ``i``, ``||theta~ - sum_i lambda_i grad q_i|| >= <z, theta~ - sum_i lambda_i grad q_i> / ||z||
+  >= <z, theta~> / ||z||``. We take ``z = r - tau theta`` with ``r`` the (floating) residual at the
+  nnls ``lambda`` and ``tau >= 0`` just large enough that ``<z, grad q_i> = <r, grad q_i> - 2 tau q_i
+  <= 0`` (Euler: ``<theta, grad q_i(theta)> = 2 q_i``, ``q_i > 0``), then check ``<z, grad q_i> <= 0``
+  and bound ``<z, theta>`` below and ``||z||`` above in the record's interval arithmetic; it is
+  computed only when every pre-activation is certified nonzero (each ``grad q_i`` unique), so it
+  holds for every Clarke choice;
 * the balance ``c_j = v_j^2 - ||w_j||^2 - b_j^2``: conserved by gradient flow, changed by GD by
   ``(dv_j)^2 - ||d(w_j, b_j)||^2`` per step; at a KKT point ``c_j = 0``. We report
   ``max_j |c_j| / ||theta||^2`` (which tends to 0 as ``||theta||`` grows).
@@ -93,6 +103,7 @@ class StepBias:
     eps_hi: Fraction | None  # upper bound of the KKT eps (None: not computed)
     eps_stat_hi: Fraction | None
     eps_cs_hi: Fraction | None
+    eps_lo: Fraction | None  # lower bound of the best KKT eps, the dual certificate (None: not computed)
     balance_lo: Fraction  # max_j |v_j^2 - ||w_j||^2 - b_j^2| / ||theta||^2, lower bound
     balance_hi: Fraction  # ... upper bound
     balance_abs_hi: Fraction  # max_j |v_j^2 - ||w_j||^2 - b_j^2|, upper bound
@@ -154,9 +165,9 @@ def step_bias(problem: Problem, record: StepRecord, loss_hi: Fraction, loss_lo: 
     if loss_lo > 0 and ((level is not None and nl_hi < 1) or (logistic and nl_hi < Fraction(6931, 10000))):
         lg_lo, lg_hi = _log_bounds(nl_lo, nl_hi, logistic)  # lg_lo > 0 here
         smoothed = (lg_lo / norm2_hi, lg_hi / norm2_lo)
-    eps = (None, None, None)
+    eps = (None, None, None, None)
     if kkt and qmin_lo > 0:
-        eps = _kkt_eps(ar, X1, Theta, A, H, pos, q, q_lo, q_hi, qmin_lo, y_pos)
+        eps = _kkt_eps(ar, X1, Theta, A, Z, H, pos, q_hi, qmin_lo, qmin_hi, y_pos)
     return StepBias(record.t, loss_hi, qmin_lo, qmin_hi, norm2_lo, norm2_hi, margin[0], margin[1], smoothed[0],
                     smoothed[1], *eps, bal_low / norm2_hi, bal_abs / norm2_lo, bal_abs)
 
@@ -181,12 +192,14 @@ def nnls_multipliers(X1m: np.ndarray, Theta: np.ndarray, A: np.ndarray, act: np.
     return np.maximum(lam, 0.0)
 
 
-def _kkt_eps(ar, X1, Theta, A, H, act, q, q_lo, q_hi, qmin_lo, y_pos):
-    """Rigorous upper bounds of ``(eps, eps_stat, eps_cs)`` (module doc)."""
+def _kkt_eps(ar, X1, Theta, A, Z, H, act, q_hi, qmin_lo, qmin_hi, y_pos):
+    """Rigorous upper bounds of ``(eps, eps_stat, eps_cs)`` and the lower bound of the best eps
+    (module doc)."""
     y = np.where(y_pos, 1.0, -1.0)
     Tm, Am = _mids(ar, Theta), _mids(ar, A)
     X1m = _mids(ar, X1)
     lam = nnls_multipliers(X1m, Tm, Am, act, y)
+    lower = kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, dual_direction(X1m, Tm, Am, act, y, lam), qmin_hi)
     with ar.working_precision():
         ly = ar.exact(lam * y)  # exact doubles: lambda_i y_i
         n, m = act.shape
@@ -201,7 +214,56 @@ def _kkt_eps(ar, X1, Theta, A, H, act, q, q_lo, q_hi, qmin_lo, y_pos):
     eps_cs = sum((Fraction(float(li)) * (_frac(qh) / qmin_lo - 1) for li, qh in zip(lam, q_hi, strict=True) if li > 0),
                  Fraction(0))
     eps_cs = max(eps_cs, Fraction(0))
-    return max(eps_stat, eps_cs), eps_stat, eps_cs
+    return max(eps_stat, eps_cs), eps_stat, eps_cs, lower
+
+
+def dual_direction(X1m: np.ndarray, Tm: np.ndarray, Am: np.ndarray, act: np.ndarray, y: np.ndarray,
+                   lam: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A candidate ``z = r - tau theta`` (floating point, then taken as exact doubles) with
+    ``<z, grad q_i> <= 0`` for every ``i`` at the midpoints (module doc); None when some midpoint
+    ``q_i <= 0``."""
+    Hm = np.where(act, X1m @ Tm.T, 0.0)
+    ly = lam * y
+    rT = Tm - Am[:, None] * (np.where(act, ly[:, None], 0.0).T @ X1m)
+    rA = Am - Hm.T @ ly
+    delta = y * (np.einsum("ij,j,ij->i", act.astype(np.float64), Am, X1m @ rT.T) + Hm @ rA)  # <r, grad q_i>
+    qm = y * (Hm @ Am)
+    if (qm <= 0).any():
+        return None
+    r_norm = float(np.sqrt((rT * rT).sum() + (rA * rA).sum()))
+    t_norm2 = float((Tm * Tm).sum() + (Am * Am).sum())
+    tau = max(0.0, float(np.max(delta / (2 * qm)))) * 1.001 + 1e-9 * r_norm / max(t_norm2, 1e-300) ** 0.5
+    return rT - tau * Tm, rA - tau * Am
+
+
+def kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, z, qmin_hi: Fraction) -> Fraction | None:
+    """A rational ``<= dist(theta~, cone{grad q_i(theta~)}) <= eps*(theta~)`` for every ``theta`` in the
+    enclosure, from the candidate ``z`` (module doc); None when a pre-activation is not certified
+    nonzero or ``<z, grad q_i> <= 0`` is not certified for every ``i``."""
+    if z is None:
+        return None
+    zT, zA = z
+    n, m = act.shape
+    with ar.working_precision():
+        _, z_hi = ar.bounds(Z)
+        if not (act | (z_hi < 0)).all():
+            return None  # some pre-activation may be 0: the Clarke gradient is not unique there
+        ZT, ZA = ar.exact(zT), ar.exact(zA)
+        M = ar.matmul(X1, ar.transpose(ZT))  # (n, m): <z_j, (x_i, 1)>
+        t1 = ar.sum(ar.mul(ar.where(act, M, ar.zeros(())), ar.reshape(A, (1, m))), axis=1)
+        t2 = ar.reshape(ar.matmul(H, ar.reshape(ZA, (m, 1))), (n,))
+        _, g_hi = ar.bounds(ar.flip(ar.add(t1, t2), y > 0))  # <z, grad q_i>
+        zt = ar.add(ar.sum(ar.sum(ar.mul(ZT, Theta), axis=1), axis=0), ar.sum(ar.mul(ZA, A), axis=0))
+        z2 = ar.add(ar.sum(ar.sum(ar.mul(ZT, ZT), axis=1), axis=0), ar.sum(ar.mul(ZA, ZA), axis=0))
+        zt_lo, _ = ar.bounds(zt)
+        _, z2_hi = ar.bounds(z2)
+    if not (g_hi <= 0).all():
+        return None
+    zt_lo = _frac(zt_lo)
+    if zt_lo <= 0:
+        return Fraction(0)
+    # dist(theta, cone) >= <z, theta> / ||z||; theta~ = theta / sqrt(q_min) and the cone is the same
+    return zt_lo / (sqrt_up(_frac(z2_hi)) * sqrt_up(qmin_hi))
 
 
 def _mids(ar, a) -> np.ndarray:

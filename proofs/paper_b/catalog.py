@@ -88,8 +88,10 @@ _MUTATION_ROWS = [
     ("mut-margin-nonincreasing", "(false) after L < 1/n the normalized margin is non-increasing",
      "The normalized margin min_i y_i N(x_i)/||theta||^2 never increases after L < 1/n.",
      "mutation of Theorem 2.1", (RUNS,), ck.margin_checker("margin", increasing=False), "margin-monotone"),
-    ("mut-kkt-eps-grows", "(false) the certified KKT bound eps_t grows after L < 1/n",
-     "The bound eps_t at the last KKT-evaluated step exceeds the one at the first.",
+    ("mut-kkt-eps-grows", "(false) the best KKT eps grows after L < 1/n",
+     "The best eps* (the smallest eps over multipliers lambda >= 0 for which theta_t/sqrt(q_min) is an "
+     "eps-approximate KKT point) at the last KKT-evaluated step exceeds the one at the first; refuted "
+     "soundly: the nnls upper bound at the last step is below a dual lower bound at the first.",
      "mutation of Theorem 2.1", (RUNS,), ck.kkt_checker(mutated=True), "kkt-approximate"),
     ("mut-norm-conserved", "(false) v_j^2 + ||w_j||^2 + b_j^2 (the sum, not the difference) is conserved",
      "||theta||^2 is the same at the threshold step and at the last certified step.",

@@ -140,28 +140,41 @@ def margin_checker(quantity: str = "margin", increasing: bool = True) -> Checker
 def kkt_checker(mutated: bool = False) -> Checker:
     """Theorem 2.1: theta_t / sqrt(q_min) is an eps_t-approximate KKT point of Problem (2) with a
     certified bound eps_t < 1 at every KKT-evaluated step after the threshold, the bound at the last
-    such step below the one at the first (shrinking); ``mutated``: "the bound grows"."""
+    such step below the one at the first (shrinking).
+
+    ``mutated``: "the best KKT eps grows": ``eps*_last > eps*_first`` for the best eps of the
+    iterate (the infimum over multipliers, :mod:`proofs.paper_b.bias`). Refuted only soundly: the
+    upper bound at the last step is below the *lower* bound (dual certificate) at the first;
+    certified when the lower bound at the last step exceeds the upper bound at the first."""
 
     def judge(run, bs: list) -> PerRun:
-        eps = [(b.t, b.eps_hi) for b in bs if b.eps_hi is not None]
+        eps = [(b.t, b.eps_hi, b.eps_lo) for b in bs if b.eps_hi is not None]
         if len(eps) < 2:
             return "inconclusive", f"{_run_name(run)}: fewer than two certified steps after the threshold", None
-        (t0, e0), (t1, e1) = eps[0], eps[-1]
+        (t0, e0, l0), (t1, e1, l1) = eps[0], eps[-1]
         text = f"{_run_name(run)}: eps_{t0} <= {float(e0):.4g}, eps_{t1} <= {float(e1):.4g}"
-        shrinks = e1 < e0 and all(e < 1 for _, e in eps)
-        if mutated:
-            status = "refuted" if e1 < e0 else "certified"
-        else:
-            status = "certified" if shrinks else "inconclusive"
-        return status, text, ({"width": str(run.width), "init": str(run.seed), "t": str(t1), "eps_bound": str(e1)}
-                              if status == "refuted" else None)
+        if not mutated:
+            shrinks = e1 < e0 and all(e < 1 for _, e, _ in eps)
+            return "certified" if shrinks else "inconclusive", text, None
+        low = (f"{_run_name(run)}: eps*_{t0} in [{_show(l0)}, {float(e0):.4g}], eps*_{t1} in "
+               f"[{_show(l1)}, {float(e1):.4g}] (dual lower bound, nnls upper bound)")
+        if l0 is not None and e1 < l0:
+            return "refuted", low, {"width": str(run.width), "init": str(run.seed), "t_first": str(t0),
+                                    "eps_first_lower": str(l0), "t": str(t1), "eps_bound": str(e1)}
+        if l1 is not None and l1 > e0:
+            return "certified", low, None
+        return "inconclusive", low, None
 
     def check(case: Case) -> Outcome:
         per_run, outside = _judge_admitted(_world(case), judge)
-        what = "certified KKT bound eps_t " + ("grows" if mutated else "< 1 and shrinking")
+        what = "best KKT eps* grows" if mutated else "certified KKT bound eps_t < 1 and shrinking"
         return _combine(per_run, what, outside)
 
     return check
+
+
+def _show(x: Fraction | None) -> str:
+    return "?" if x is None else f"{float(x):.4g}"
 
 
 def balance_checker(quantity: str = "balance") -> Checker:
