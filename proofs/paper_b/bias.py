@@ -167,7 +167,7 @@ def step_bias(problem: Problem, record: StepRecord, loss_hi: Fraction, loss_lo: 
         smoothed = (lg_lo / norm2_hi, lg_hi / norm2_lo)
     eps = (None, None, None, None)
     if kkt and qmin_lo > 0:
-        eps = _kkt_eps(ar, X1, Theta, A, Z, H, pos, q_hi, qmin_lo, qmin_hi, y_pos)
+        eps = _kkt_eps(ar, X1, Theta, A, Z, H, pos, q_lo, q_hi, qmin_lo, qmin_hi, y_pos)
     return StepBias(record.t, loss_hi, qmin_lo, qmin_hi, norm2_lo, norm2_hi, margin[0], margin[1], smoothed[0],
                     smoothed[1], *eps, bal_low / norm2_hi, bal_abs / norm2_lo, bal_abs)
 
@@ -192,14 +192,14 @@ def nnls_multipliers(X1m: np.ndarray, Theta: np.ndarray, A: np.ndarray, act: np.
     return np.maximum(lam, 0.0)
 
 
-def _kkt_eps(ar, X1, Theta, A, Z, H, act, q_hi, qmin_lo, qmin_hi, y_pos):
+def _kkt_eps(ar, X1, Theta, A, Z, H, act, q_lo, q_hi, qmin_lo, qmin_hi, y_pos):
     """Rigorous upper bounds of ``(eps, eps_stat, eps_cs)`` and the lower bound of the best eps
     (module doc)."""
     y = np.where(y_pos, 1.0, -1.0)
     Tm, Am = _mids(ar, Theta), _mids(ar, A)
     X1m = _mids(ar, X1)
     lam = nnls_multipliers(X1m, Tm, Am, act, y)
-    lower = kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, dual_direction(X1m, Tm, Am, act, y, lam), qmin_hi)
+    lower = kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, dual_direction(X1m, Tm, Am, act, y, lam), q_lo, qmin_hi)
     with ar.working_precision():
         ly = ar.exact(lam * y)  # exact doubles: lambda_i y_i
         n, m = act.shape
@@ -218,9 +218,9 @@ def _kkt_eps(ar, X1, Theta, A, Z, H, act, q_hi, qmin_lo, qmin_hi, y_pos):
 
 
 def dual_direction(X1m: np.ndarray, Tm: np.ndarray, Am: np.ndarray, act: np.ndarray, y: np.ndarray,
-                   lam: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """A candidate ``z = r - tau theta`` (floating point, then taken as exact doubles) with
-    ``<z, grad q_i> <= 0`` for every ``i`` at the midpoints (module doc); None when some midpoint
+                   lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The residual ``r = theta - sum_i lambda_i grad q_i`` at the midpoints (floating point) and the
+    ``tau`` making ``<r - tau theta, grad q_i> <= 0`` there (module doc); None when some midpoint
     ``q_i <= 0``."""
     Hm = np.where(act, X1m @ Tm.T, 0.0)
     ly = lam * y
@@ -230,35 +230,45 @@ def dual_direction(X1m: np.ndarray, Tm: np.ndarray, Am: np.ndarray, act: np.ndar
     qm = y * (Hm @ Am)
     if (qm <= 0).any():
         return None
-    r_norm = float(np.sqrt((rT * rT).sum() + (rA * rA).sum()))
-    t_norm2 = float((Tm * Tm).sum() + (Am * Am).sum())
-    tau = max(0.0, float(np.max(delta / (2 * qm)))) * 1.001 + 1e-9 * r_norm / max(t_norm2, 1e-300) ** 0.5
-    return rT - tau * Tm, rA - tau * Am
+    return rT, rA, max(0.0, float(np.max(delta / (2 * qm))))
 
 
-def kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, z, qmin_hi: Fraction) -> Fraction | None:
+def kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, candidate, q_lo: np.ndarray, qmin_hi: Fraction,
+                  tries: int = 4) -> Fraction | None:
     """A rational ``<= dist(theta~, cone{grad q_i(theta~)}) <= eps*(theta~)`` for every ``theta`` in the
-    enclosure, from the candidate ``z`` (module doc); None when a pre-activation is not certified
-    nonzero or ``<z, grad q_i> <= 0`` is not certified for every ``i``."""
-    if z is None:
+    enclosure, from ``z = r - tau theta_mid`` (``candidate = (r_Theta, r_A, tau)``, module doc); ``tau``
+    grows while ``<z, grad q_i> <= 0`` is not certified for every ``i`` (at most ``tries`` times).
+    None when a pre-activation is not certified nonzero, or no ``z`` was certified."""
+    if candidate is None or (np.asarray(q_lo) <= 0).any():
         return None
-    zT, zA = z
+    rT, rA, tau = candidate
+    Tm, Am = _mids(ar, Theta), _mids(ar, A)
     n, m = act.shape
     with ar.working_precision():
         _, z_hi = ar.bounds(Z)
-        if not (act | (z_hi < 0)).all():
-            return None  # some pre-activation may be 0: the Clarke gradient is not unique there
-        ZT, ZA = ar.exact(zT), ar.exact(zA)
-        M = ar.matmul(X1, ar.transpose(ZT))  # (n, m): <z_j, (x_i, 1)>
-        t1 = ar.sum(ar.mul(ar.where(act, M, ar.zeros(())), ar.reshape(A, (1, m))), axis=1)
-        t2 = ar.reshape(ar.matmul(H, ar.reshape(ZA, (m, 1))), (n,))
-        _, g_hi = ar.bounds(ar.flip(ar.add(t1, t2), y > 0))  # <z, grad q_i>
+    if not (act | (z_hi < 0)).all():
+        return None  # some pre-activation may be 0: the Clarke gradient is not unique there
+    scale = float(np.sqrt((rT * rT).sum() + (rA * rA).sum()) / np.sqrt((Tm * Tm).sum() + (Am * Am).sum()))
+    tau = tau * 1.001 + 1e-12 * scale
+    for _ in range(tries):
+        zT, zA = rT - tau * Tm, rA - tau * Am
+        with ar.working_precision():
+            ZT, ZA = ar.exact(zT), ar.exact(zA)
+            M = ar.matmul(X1, ar.transpose(ZT))  # (n, m): <z_j, (x_i, 1)>
+            t1 = ar.sum(ar.mul(ar.where(act, M, ar.zeros(())), ar.reshape(A, (1, m))), axis=1)
+            t2 = ar.reshape(ar.matmul(H, ar.reshape(ZA, (m, 1))), (n,))
+            _, g_hi = ar.bounds(ar.flip(ar.add(t1, t2), y > 0))  # <z, grad q_i>, upper ends
+        if (g_hi <= 0).all():
+            break
+        # <z - s theta, grad q_i> ~ <z, grad q_i> - 2 s q_i: grow tau past the worst point, with room
+        tau += 2.0 * float(np.max(np.maximum(g_hi, 0.0) / (2.0 * np.asarray(q_lo, dtype=np.float64)))) + tau
+    else:
+        return None
+    with ar.working_precision():
         zt = ar.add(ar.sum(ar.sum(ar.mul(ZT, Theta), axis=1), axis=0), ar.sum(ar.mul(ZA, A), axis=0))
         z2 = ar.add(ar.sum(ar.sum(ar.mul(ZT, ZT), axis=1), axis=0), ar.sum(ar.mul(ZA, ZA), axis=0))
         zt_lo, _ = ar.bounds(zt)
         _, z2_hi = ar.bounds(z2)
-    if not (g_hi <= 0).all():
-        return None
     zt_lo = _frac(zt_lo)
     if zt_lo <= 0:
         return Fraction(0)
