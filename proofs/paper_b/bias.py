@@ -260,8 +260,9 @@ def kkt_eps_lower(ar, X1, Theta, A, Z, H, act, y, candidate, q_lo: np.ndarray, q
             _, g_hi = ar.bounds(ar.flip(ar.add(t1, t2), y > 0))  # <z, grad q_i>, upper ends
         if (g_hi <= 0).all():
             break
-        # <z - s theta, grad q_i> ~ <z, grad q_i> - 2 s q_i: grow tau past the worst point, with room
-        tau += 2.0 * float(np.max(np.maximum(g_hi, 0.0) / (2.0 * np.asarray(q_lo, dtype=np.float64)))) + tau
+        # <z - s theta, grad q_i> ~ <z, grad q_i> - 2 s q_i: double tau and add twice the worst point's need
+        need = float(np.max(np.maximum(g_hi, 0.0) / (2.0 * np.asarray(q_lo, dtype=np.float64))))
+        tau = 2.0 * tau + 2.0 * need
     else:
         return None
     with ar.working_precision():
