@@ -36,8 +36,9 @@ from typer.testing import CliRunner
 from tests.sweep_tasks import ToyTask, toy_fold
 from verify.cli import app
 from verify.distributed import run_chunks
-from verify.store import ChunkStore, store_key
+from verify.store import ChunkStore, CorruptChunkWarning, store_key
 from verify.store import chunks as store_chunks
+from verify.store.chunks import chunk_name
 
 slow = pytest.mark.slow
 VERIFY = str(Path(sys.executable).parent / "verify")
@@ -112,21 +113,26 @@ class Command:
 
 # -- a worker SIGKILLed mid-sweep -------------------------------------------------------------------------
 
-def worker_processes(driver: psutil.Process, executor: str) -> list[psutil.Process]:
-    """The processes computing chunks: the pool's forked workers (the driver's children), or dask's
-    workers (children of its nannies, which are the driver's children)."""
-    children = driver.children()
-    if executor == "pool":
-        return children
-    return [worker for nanny in children for worker in nanny.children()]
+def worker_processes(driver: psutil.Process) -> list[psutil.Process]:
+    """The processes computing chunks: the driver's children (the pool's forked workers, or the
+    worker processes the nannies of dask's LocalCluster spawn), except multiprocessing's resource
+    tracker."""
+    workers = []
+    for child in driver.children():
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return workers
 
 
 def _worker_killed(tmp: Path, executor: str, undisturbed: list[str]) -> None:
     cmd = Command(tmp, [*SWEEP, "--workers", "2", "--executor", executor, "--progress"], "killed-worker")
     driver = psutil.Process(cmd.proc.pid)
-    wait_for(lambda: len(chunk_files()) >= 1 and len(worker_processes(driver, executor)) >= 2, cmd.proc,
+    wait_for(lambda: len(chunk_files()) >= 1 and len(worker_processes(driver)) >= 2, cmd.proc,
              "a stored chunk")
-    victim = worker_processes(driver, executor)[0]
+    victim = worker_processes(driver)[0]
     victim.send_signal(signal.SIGKILL)
     stored_at_kill = len(chunk_files())
     code, out, err = cmd.finish()
@@ -229,6 +235,14 @@ def test_a_fully_resumed_sweep_draws_its_progress_line_once(tmp_path):
     assert first.endswith("\nsweep: 12 chunks: 0 from the store, 12 computed\n")
     assert progress_frames(extended)[0].startswith("sweep: 120/130 lanes (92%), 11 escalated")
     assert extended.endswith("\nsweep: 13 chunks: 12 from the store, 1 computed\n")
+    damaged = store.chunks / chunk_name(30, 40)
+    damaged.write_bytes(damaged.read_bytes()[:-1])
+    out = io.StringIO()
+    with pytest.warns(CorruptChunkWarning):
+        run_chunks(ToyTask(toy_fold()), 130, toy_fold(), chunk_size=10, store=store, executor="inline", progress=True,
+                   progress_stream=out)
+    assert out.getvalue().endswith("\nsweep: 13 chunks: 12 from the store, 1 computed (1 of them corrupt in the "
+                                   "store)\n")
     quiet = io.StringIO()  # not a terminal and not asked: nothing, not even the summary
     run_chunks(ToyTask(toy_fold()), 120, toy_fold(), chunk_size=10, store=store, executor="inline",
                progress_stream=quiet)

@@ -253,7 +253,8 @@ def run_chunks(
                 ex.close(kill=True)
             bar.close()
     if shown and store is not None:
-        print(_summary_line(resumed, computed, corrupt, restarts), file=progress_stream or sys.stderr, flush=True)
+        stream = sys.stderr if progress_stream is None else progress_stream
+        print(_summary_line(resumed, computed, corrupt, restarts), file=stream, flush=True)
     return SweepRun(fold.finish(acc), n, escalated, tuple(sorted(computed)), tuple(resumed), tuple(corrupt),
                     restarts, kind, ex.workers if ex is not None else workers, time.perf_counter() - t0)
 
