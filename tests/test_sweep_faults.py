@@ -43,7 +43,7 @@ from verify.store.chunks import chunk_name
 slow = pytest.mark.slow
 VERIFY = str(Path(sys.executable).parent / "verify")
 # a mutation: refuted, so the output carries an exact counterexample (the smallest over all chunks)
-SWEEP = ["check", "mut-conserved-u", "--inits", "200", "--steps", "300", "--chunk-size", "4"]
+SWEEP = ["check", "mut-conserved-u", "--inits", "200", "--steps", "200", "--chunk-size", "4"]
 CHUNKS = 50
 SMALL = ["check", "mut-conserved-u", "--inits", "24", "--steps", "60", "--chunk-size", "4"]
 RUN = ["run", "--paper", "a", "--inits", "24", "--steps", "300", "--chunk-size", "4", "--quiet",
@@ -334,11 +334,14 @@ def full_disk_line(output: str) -> None:
                         r"2 earlier chunks are kept", line), line
 
 
-def test_a_disk_full_mid_check_is_one_line_and_exit_2(disk_fills_up):
-    result = CliRunner().invoke(app, [*SMALL, "--workers", "1"])
+@pytest.mark.parametrize("executor", ["inline", "pool"])
+def test_a_disk_full_mid_check_is_one_line_and_exit_2(disk_fills_up, executor):
+    before = {p.pid for p in psutil.Process().children()}
+    result = CliRunner().invoke(app, [*SMALL, "--workers", "2", "--executor", executor])
     assert result.exit_code == 2  # not a verdict (0 / 1), not a crash (3)
     full_disk_line(result.output)
     assert result.stdout == "" and len(chunk_files()) == 2 and staging_left(store_root()) == []
+    assert [p.pid for p in psutil.Process().children() if p.pid not in before and alive(p)] == []  # workers stopped
 
 
 @slow  # phase-ordering's transition graph (sympy) costs 15-30 s once per process before the first chunk
@@ -354,7 +357,7 @@ def test_a_disk_full_mid_run_leaves_no_report(tmp_path, disk_fills_up):
 def test_a_disk_full_mid_check_of_a_claim_file_is_one_line_and_exit_2(disk_fills_up, monkeypatch, capsys):
     from verify.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["verify", "check", "--claims", "examples/paper_a.toml", *SMALL[2:],
+    monkeypatch.setattr(sys, "argv", ["verify", "check", "--claims", "examples/paper_a.toml", "u-conserved", *SMALL[2:],
                                       "--workers", "1"])
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     with pytest.raises(SystemExit) as exit_:
