@@ -1,7 +1,8 @@
 """The ``verify`` command line: papers, list, check, run, report, trajectory, store.
 
 Exit statuses: 0 when every true claim holds and every mutation is refuted; 1 when a true claim
-is refuted or a mutation is not; 2 on bad input (one line naming the field, nothing written);
+is refuted or a mutation is not; 2 on bad input (one line naming the field, nothing written), a store
+included, unusable from the start or filled up mid-sweep (no report is written);
 3 on an internal error (a bug: the traceback goes to a log file whose path the message gives);
 128 + the signal number when stopped by SIGINT (130) or SIGTERM (143), or when stdout is a
 pipe closed early (141, as for SIGPIPE). A crash therefore never
@@ -22,7 +23,8 @@ from pathlib import Path
 import typer
 
 from verify.cli import catalog, check, report, run, store, trajectory
-from verify.cli.common import EXIT_INTERNAL
+from verify.cli.common import EXIT_INPUT, EXIT_INTERNAL
+from verify.store import StoreError
 
 
 def _version(value: bool) -> None:
@@ -105,6 +107,9 @@ def main() -> None:
                 raise SystemExit(128 + signal.SIGPIPE) from None  # `verify list | head`: not a verdict
             raise
         code = 0
+    except StoreError as exc:  # the disk filled up mid-sweep where a command does not catch it itself
+        typer.echo(f"error: {exc}", err=True)
+        code = EXIT_INPUT
     except (KeyboardInterrupt, Terminated) as exc:  # SIGTERM (Ctrl-C: typer exits 130 itself)
         signum = int(getattr(exc, "signum", signal.SIGINT))
         typer.echo(f"interrupted: {exc}" if str(exc) else "interrupted", err=True)

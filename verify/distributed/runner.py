@@ -10,7 +10,9 @@ how many of its lanes were escalated. In the driver:
 2. the others run on an executor (:mod:`verify.distributed.executors`); each finished chunk is
    written to the store at once, then folded into the running summary and counted in the
    progress line (lanes done, lanes escalated, an ETA; on stderr, at most once a second, only
-   when stderr is a terminal unless ``progress=True``);
+   when stderr is a terminal unless ``progress=True``; drawn once when the store holds every
+   chunk). With a store, a last line says how many chunks came from it and how many were
+   computed (``sweep: 12 chunks: 5 from the store, 7 computed``);
 3. if workers die, the chunks not yet finished run again (at most ``retries`` times);
 4. SIGTERM or SIGINT stop the workers and raise :class:`SweepInterrupted`, whose message says
    what the store kept (a chunk being written when the signal came leaves no staging file:
@@ -28,6 +30,7 @@ the store (a fold is a commutative monoid; lanes are independent of each other).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -115,12 +118,30 @@ def choose_executor(executor: str | None, scheduler: str | None, workers: int, c
     return "inline" if workers == 1 or chunks <= 1 else "pool"
 
 
-def _progress_bar(total: int, initial: int, progress: bool | None, stream: IO[str] | None) -> tqdm:
+def _progress_bar(total: int, initial: int, progress: bool | None, stream: IO[str] | None, escalated: int) -> tqdm:
+    """The sweep's progress line. When nothing is left to compute (``initial == total``: the store
+    held every chunk) it is drawn once, now, and closing it draws nothing more (tqdm would draw
+    the same final frame again when closed)."""
     stream = sys.stderr if stream is None else stream
     enabled = progress if progress is not None else bool(getattr(stream, "isatty", lambda: False)())
-    return tqdm(total=total, initial=initial, unit=" lanes", mininterval=1.0, file=stream, disable=not enabled,
-                bar_format="sweep: {n}/{total} lanes ({percentage:.0f}%){postfix}, {rate_fmt}, ETA {remaining}",
-                postfix="0 escalated")
+    finished = initial >= total
+    bar = tqdm(total=total, initial=initial, unit=" lanes", mininterval=1.0, file=stream, disable=not enabled,
+               bar_format="sweep: {n}/{total} lanes ({percentage:.0f}%){postfix}, {rate_fmt}, ETA {remaining}",
+               postfix=f"{escalated} escalated", delay=math.inf if finished else 0)
+    if finished and not bar.disable:  # delay=inf: tqdm itself never draws (nor closes) this line
+        bar.refresh()
+        stream.write("\n")
+    return bar
+
+
+def _summary_line(resumed: list[Range], computed: list[Range], corrupt: list[Range], restarts: int) -> str:
+    """What a sweep with a store did: chunks loaded from it, chunks computed (and why, if not new)."""
+    line = f"sweep: {len(resumed) + len(computed)} chunks: {len(resumed)} from the store, {len(computed)} computed"
+    if corrupt:
+        line += f" ({len(corrupt)} of them corrupt in the store)"
+    if restarts:
+        line += f"; workers lost {restarts} time{'s' if restarts > 1 else ''}, unfinished chunks run again"
+    return line
 
 
 def run_chunks(
@@ -179,8 +200,8 @@ def run_chunks(
     computed: list[Range] = []
     restarts = 0
     lanes_resumed = sum(b - a for a, b in resumed)
-    bar = _progress_bar(n, lanes_resumed, progress, progress_stream)
-    bar.set_postfix_str(f"{escalated} escalated", refresh=False)
+    bar = _progress_bar(n, lanes_resumed, progress, progress_stream, escalated)
+    shown = not bar.disable
     done = lanes_resumed
     if on_chunk is not None and done:
         on_chunk(done)
@@ -231,6 +252,9 @@ def run_chunks(
             if ex is not None:
                 ex.close(kill=True)
             bar.close()
+    if shown and store is not None:
+        stream = sys.stderr if progress_stream is None else progress_stream
+        print(_summary_line(resumed, computed, corrupt, restarts), file=stream, flush=True)
     return SweepRun(fold.finish(acc), n, escalated, tuple(sorted(computed)), tuple(resumed), tuple(corrupt),
                     restarts, kind, ex.workers if ex is not None else workers, time.perf_counter() - t0)
 
