@@ -47,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache, partial
@@ -108,22 +108,64 @@ ESCALATED_FOR_CLAIMS = "a claim was inconclusive on the float64 enclosures"
 
 
 def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside: bool, indices: Sequence[int],
-                index: int, traj: Trajectory, lane: Lane) -> tuple[Lane | None, list[Outcome]]:
+                known: Mapping[int, Sequence[Outcome | None]], index: int, traj: Trajectory,
+                lane: Lane) -> tuple[Lane | None, list[Outcome]]:
     """Every per-init claim on one init's trajectory (``indices`` maps the sweep's lane index to the
-    case index); an inconclusive claim on a float64 trajectory sends the init to Arb and checks again
-    (the new lane is returned then)."""
+    case index; ``known[index]``: outcomes already decided by lane checkers, None for the others);
+    an inconclusive claim on a float64 trajectory sends the init to Arb and checks again (the new
+    lane is returned then)."""
     every = any(c.every_step for c in claims)
 
-    def on(trajectory: Trajectory) -> list[Outcome]:
+    def on(trajectory: Trajectory, decided: Sequence[Outcome | None]) -> list[Outcome]:
         case = Case(settings, trajectory.theta0, indices[index], trajectory.problem, every)
         case.__dict__["trajectory"] = trajectory  # the cached property, already computed
-        return [_run_one(claim, case, check_outside) for claim in claims]
+        return [out if out is not None else _run_one(claim, case, check_outside)
+                for claim, out in zip(claims, decided, strict=True)]
 
-    outcomes = on(traj)
+    outcomes = on(traj, known.get(index) or [None] * len(claims))
     if lane.engine == BATCH_ENGINE and any(o.status is Status.INCONCLUSIVE for o in outcomes):
         spec = settings.sweep_spec(EVERY_STEP if every else None, problem=traj.problem)
-        return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), on(spec.engine_run(traj.theta0))
+        return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), \
+            on(spec.engine_run(traj.theta0), [None] * len(claims))
     return None, outcomes
+
+
+def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Sequence[int], problem: Any,
+                  known: dict[int, list[Outcome | None]], run: Any) -> list[tuple[None, list[Outcome]] | None]:
+    """The claims' lane checkers on a float64 batch ``run`` (:mod:`verify.claims.lanes`): per lane,
+    ``(None, outcomes)`` when every claim is decided without its trajectory (hypotheses on the exact
+    init, the rest by the lane checker), else None, with what was decided left in ``known``."""
+    from verify.claims.lanes import LaneView
+
+    if not any(c.lanes is not None for c in claims):
+        return [None] * len(run)
+    view = LaneView(run)
+    fast = [c.lanes(view) if c.lanes is not None else None for c in claims]
+    out: list[tuple[None, list[Outcome]] | None] = []
+    for k in range(len(run)):
+        if not view.completed[k]:
+            out.append(None)
+            continue
+        case = Case(settings, view.theta0(k), indices[k], problem)
+        decided: list[Outcome | None] = []
+        for claim, lane_outcomes in zip(claims, fast, strict=True):
+            outcome = None
+            if lane_outcomes is not None:
+                try:
+                    admitted = claim.admits(case)
+                except UndecidableError:
+                    admitted = None  # the checker's path says so, with the message
+                if admitted is False:
+                    outcome = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")
+                elif admitted:
+                    outcome = lane_outcomes[k]
+            decided.append(outcome)
+        if all(o is not None for o in decided):
+            out.append((None, decided))
+        else:
+            known[k] = decided
+            out.append(None)
+    return out
 
 
 def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
@@ -200,10 +242,13 @@ class ClaimTask:
         escalated = 0
         for group in _groups(chunk_cases(self.settings, self.cases, a, b)):
             indices = tuple(c.index for c in group)
-            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices)
+            known: dict[int, list[Outcome | None]] = {}
+            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices, known)
+            decide = None if self.check_outside else \
+                partial(_decide_lanes, claims, self.settings, indices, group[0].problem, known)
             spec = self.settings.sweep_spec(schedule, problem=group[0].problem)
             total = self._lanes_of(group[0])
-            pairs = _sweep.run_chunk(spec, 0, [c.theta0 for c in group], reduce, total)
+            pairs = _sweep.run_chunk(spec, 0, [c.theta0 for c in group], reduce, total, decide)
             for case, (lane, (new_lane, outs)) in zip(group, pairs, strict=True):
                 final = replace(new_lane or lane, index=case.index)
                 escalated += final.escalated is not None
