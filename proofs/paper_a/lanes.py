@@ -10,7 +10,6 @@ double intervals cannot tell what the Arb balls would give (the runner then runs
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -26,7 +25,7 @@ F = ck.F_PATTERN
 
 def _at(view: ln.LaneView, out: Outcome) -> Outcome:
     """``out`` as a checker on a float64 trajectory states it (its precision, 53 bits)."""
-    return replace(out, prec=view.prec)
+    return Outcome(out.status, out.detail, view.prec, out.counterexample, out.data)
 
 
 def undecided(view: ln.LaneView) -> LaneOutcomes:
@@ -75,36 +74,37 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
 
     def lanes(view: ln.LaneView) -> LaneOutcomes:
         out: LaneOutcomes = [None] * len(view)
-        t_f = np.full(len(view), -1, np.int64)
-        stays = np.zeros(len(view), bool)
-        for k in np.flatnonzero(view.completed).tolist():
-            seq = view.phases(k)
-            at = next((i for i, (_, p) in enumerate(seq) if p == F), None)
-            if at is None:
-                out[k] = _at(view, ck.not_admitted("the run never enters F"))
-            else:
-                t_f[k], stays[k] = seq[at][0], at + 1 == len(seq)
+        t_f, stays = view.first_phase(F)
+        never = _at(view, ck.not_admitted("the run never enters F"))
+        for k in np.flatnonzero(view.completed & (t_f < 0)).tolist():
+            out[k] = never
+        stays &= view.completed & (t_f >= 0)
         if not stays.any() or not ck.final_phase_identities_hold():
             return out
-        row_tf = t_f[view.lane]
-        in_f = stays[view.lane] & (view.t >= row_tf)
-        entry = view.first(in_f)
-        after = in_f & (view.t > row_tf)
-        ok = np.ones(len(view.t), bool)
+        rows = np.flatnonzero(stays[view.lane])  # the rows of the lanes that enter F and stay
+        lane, t = view.lane[rows], view.t[rows]
+        in_f = t >= t_f[lane]
+        entry_of = np.full(len(view), -1, np.int64)  # per lane: its row at F entry (its first row in F)
+        lanes_in, at = np.unique(lane[in_f], return_index=True)
+        entry_of[lanes_in] = rows[in_f][at]
+        entry = entry_of[lane]
+        after = in_f & (t > t_f[lane])
+        starts = view.row_start[:-1]
+        ok = np.ones(len(rows), bool)
         for q in qs.values():
-            val = ln.inner_linear([(c, view.param(ck.NAMES.index(name))) for c, name in q.terms])
-            at_entry = (val[0][entry[view.lane]], val[1][entry[view.lane]])
+            cols = [(c, ck.NAMES.index(name)) for c, name in q.terms]
+            val = ln.inner_linear([(c, (view.lo[rows, i], view.hi[rows, i])) for c, i in cols])
+            at_entry = ln.inner_linear([(c, (view.lo[entry, i], view.hi[entry, i])) for c, i in cols])
             ok &= ~after | ln.inner_overlaps(val, at_entry)
-            starts = np.flatnonzero(stays & (t_f == 0))
-            if len(starts):  # the exact initial value, for runs in F from step 0
-                q0 = np.zeros((len(view), 2))
-                q0[starts] = [ln.enclose(q.exact(view.theta0(k))) for k in starts.tolist()]
-                at0 = (t_f[view.lane] == 0) & after
-                ok &= ~at0 | ((val[0] <= q0[view.lane, 0]) & (q0[view.lane, 1] <= val[1]))
-        good = view.every(ok) & stays
-        recorded = view.count(in_f)
+            # the exact initial value, for runs in F from step 0, enclosed from the step-0 row (the
+            # tightest double enclosure of the exact init: a point where the init is a double)
+            q0 = ln.outer_linear([(c, (view.lo[starts, i], view.hi[starts, i])) for c, i in cols])
+            at0 = (t_f[lane] == 0) & after
+            ok &= ~at0 | ((val[0] <= q0[0][lane]) & (q0[1][lane] <= val[1]))
+        bad = np.bincount(lane[~ok], minlength=len(view))
+        recorded = np.bincount(lane[in_f], minlength=len(view))
         names = ", ".join(qs)
-        for k in np.flatnonzero(good).tolist():
+        for k in np.flatnonzero(stays & (bad == 0)).tolist():
             out[k] = _at(view, ck.certified(
                 f"in F from step {int(t_f[k])} to {view.last_step(k)}; {names} unchanged symbolically (derivations) "
                 f"and consistent at {int(recorded[k])} recorded steps", None, t_enter=int(t_f[k]),

@@ -61,7 +61,8 @@ class Case:
         return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()
 
 
-def _always(case: Case) -> bool:
+def always(case: Case) -> bool:
+    """The hypotheses of a claim without any: every init is admitted."""
     return True
 
 
@@ -75,7 +76,7 @@ class Claim:
     source: str
     hypotheses: tuple[str, ...]
     check: Callable[[Case], Outcome]
-    admits: Callable[[Case], bool] = _always
+    admits: Callable[[Case], bool] = always
     depends_on: tuple[str, ...] = ()
     mutation_of: str | None = None
     scope: str = "per-init"

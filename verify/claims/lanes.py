@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -57,27 +58,57 @@ class LaneView:
 
     def __init__(self, run: BatchRun) -> None:
         self.run = run
-        L, R = len(run), len(run.rec_steps)
-        p = run.rec_P.shape[-1]
+        L = len(run)
         self.n_lanes = L
         self.prec = F64_PREC
         self.completed = run.status == bl.COMPLETE
         log, used = run.log, run.log.used
-        extra = ~np.isin(log.t[:used], run.rec_steps)  # a change at a scheduled step is that step's row
-        lane = np.concatenate([np.repeat(np.arange(L), R), log.lane[:used][extra]])
-        t = np.concatenate([np.tile(run.rec_steps, L), log.t[:used][extra]])
-        order = np.lexsort((t, lane))
-        self.lane, self.t = lane[order], t[order]
-        self.lo = np.concatenate([run.rec_P[0].reshape(L * R, p), log.P[0, :used][extra]])[order]
-        self.hi = np.concatenate([run.rec_P[1].reshape(L * R, p), log.P[1, :used][extra]])[order]
-        self.loss_lo = np.concatenate([run.rec_L[0].reshape(L * R), log.L[0, :used][extra]])[order]
-        self.loss_hi = np.concatenate([run.rec_L[1].reshape(L * R), log.L[1, :used][extra]])[order]
-        self.row_start = np.searchsorted(self.lane, np.arange(L + 1))
         porder = np.argsort(log.lane[:used], kind="stable")  # the log is appended in step order
         self.phase_lane = log.lane[:used][porder]
         self.phase_t = log.t[:used][porder]
         self.phase_pat = ["".join(map(str, bits)) for bits in log.pat[:used][porder].tolist()]
         self.phase_start = np.searchsorted(self.phase_lane, np.arange(L + 1))
+
+    @cached_property
+    def _rows(self) -> dict[str, np.ndarray]:
+        run, L = self.run, self.n_lanes
+        R, p = len(run.rec_steps), run.rec_P.shape[-1]
+        log, used = run.log, run.log.used
+        extra = np.flatnonzero(~np.isin(log.t[:used], run.rec_steps))  # a change at a scheduled step is its row
+        span = int(run.steps) + 1
+        sched_key = (np.arange(L)[:, None] * span + run.rec_steps[None, :]).reshape(-1)
+        extra_key = log.lane[:used][extra] * span + log.t[:used][extra]
+        order = np.argsort(extra_key, kind="stable")
+        extra, extra_key = extra[order], extra_key[order]
+        at = np.searchsorted(sched_key, extra_key)  # scheduled rows are sorted by (lane, step) already
+        rows = {"lane": np.insert(np.repeat(np.arange(L), R), at, log.lane[:used][extra]),
+                "t": np.insert(np.tile(run.rec_steps, L), at, log.t[:used][extra]),
+                "lo": np.insert(run.rec_P[0].reshape(L * R, p), at, log.P[0, :used][extra], axis=0),
+                "hi": np.insert(run.rec_P[1].reshape(L * R, p), at, log.P[1, :used][extra], axis=0),
+                "loss_lo": np.insert(run.rec_L[0].reshape(L * R), at, log.L[0, :used][extra]),
+                "loss_hi": np.insert(run.rec_L[1].reshape(L * R), at, log.L[1, :used][extra])}
+        rows["row_start"] = np.searchsorted(rows["lane"], np.arange(L + 1))
+        return rows
+
+    lane = property(lambda self: self._rows["lane"], doc="the lane of each row")
+    t = property(lambda self: self._rows["t"], doc="the step of each row")
+    lo = property(lambda self: self._rows["lo"], doc="(rows, p) lower ends of the parameters")
+    hi = property(lambda self: self._rows["hi"], doc="(rows, p) upper ends of the parameters")
+    loss_lo = property(lambda self: self._rows["loss_lo"], doc="lower ends of the loss")
+    loss_hi = property(lambda self: self._rows["loss_hi"], doc="upper ends of the loss")
+    row_start = property(lambda self: self._rows["row_start"], doc="lane k's rows: row_start[k] .. row_start[k+1]-1")
+
+    def first_phase(self, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per lane: the first step whose certified pattern is ``pattern`` (-1: never), and whether the
+        lane keeps it to its end (it is the lane's last phase)."""
+        hits = np.flatnonzero(np.array([p == pattern for p in self.phase_pat], bool))
+        t = np.full(self.n_lanes, -1, np.int64)
+        last = np.zeros(self.n_lanes, bool)
+        lanes, at = np.unique(self.phase_lane[hits], return_index=True)
+        entry = hits[at]
+        t[lanes] = self.phase_t[entry]
+        last[lanes] = entry == self.phase_start[lanes + 1] - 1
+        return t, last
 
     def __len__(self) -> int:
         return self.n_lanes
@@ -93,7 +124,7 @@ class LaneView:
 
     def last_step(self, k: int) -> int:
         """The last recorded step of lane ``k`` (``Trajectory.steps_done`` for a completed lane)."""
-        return int(self.t[self.row_start[k + 1] - 1])
+        return int(self.run.rec_steps[-1]) if len(self.run.rec_steps) else int(self.t[self.row_start[k + 1] - 1])
 
     # -- per-lane reductions over rows ------------------------------------------------------------
     def every(self, mask: np.ndarray) -> np.ndarray:
@@ -175,6 +206,26 @@ def inner_linear(terms: Sequence[tuple[int, Interval]]) -> Interval:
         lo = np.where(e > 0, _up(s), s)  # exact lower bound s + e: above s when e > 0
         s, e = _two_sum(hi, t_hi)
         hi = np.where(e < 0, _down(s), s)
+    assert lo is not None and hi is not None
+    return lo, hi
+
+
+def outer_linear(terms: Sequence[tuple[int, Interval]]) -> Interval:
+    """``sum c * a`` for coefficients ``c`` in {+1, -1}, outer mode on the exact image: each partial
+    sum's bound moves one step outward only when the addition was inexact (TwoSum), so a sum of
+    exact doubles that is itself a double stays a point."""
+    lo = hi = None
+    for c, (a_lo, a_hi) in terms:
+        if c not in (1, -1):
+            raise ValueError("outer_linear takes coefficients +1 and -1 only")
+        t_lo, t_hi = (a_lo, a_hi) if c == 1 else (-a_hi, -a_lo)
+        if lo is None:
+            lo, hi = t_lo, t_hi
+            continue
+        s, e = _two_sum(lo, t_lo)
+        lo = np.where(e < 0, _down(s), s)
+        s, e = _two_sum(hi, t_hi)
+        hi = np.where(e > 0, _up(s), s)
     assert lo is not None and hi is not None
     return lo, hi
 

@@ -54,7 +54,9 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from verify.claims.claim import Case, Claim
+import numpy as np
+
+from verify.claims.claim import Case, Claim, always
 from verify.claims.result import ClaimResult, InitOutcome, Outcome, Status
 from verify.distributed.options import SweepOptions, current_options
 from verify.distributed.runner import ChunkOutput, SweepRun, run_chunks
@@ -146,15 +148,18 @@ def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Seq
         if not view.completed[k]:
             out.append(None)
             continue
-        case = Case(settings, view.theta0(k), indices[k], problem)
+        case = None
         decided: list[Outcome | None] = []
         for claim, lane_outcomes in zip(claims, fast, strict=True):
             outcome = None
             if lane_outcomes is not None:
-                try:
-                    admitted = claim.admits(case)
-                except UndecidableError:
-                    admitted = None  # the checker's path says so, with the message
+                admitted: bool | None = True
+                if claim.admits is not always:
+                    case = case or Case(settings, view.theta0(k), indices[k], problem)
+                    try:
+                        admitted = claim.admits(case)
+                    except UndecidableError:
+                        admitted = None  # the checker's path says so, with the message
                 if admitted is False:
                     outcome = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")
                 elif admitted:
@@ -194,15 +199,25 @@ def lazy_cases(settings: CheckSettings) -> bool:
     return type(settings.plugin).cases is Paper.cases
 
 
-def chunk_cases(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: int, b: int) -> list[CaseSpec]:
-    """Cases ``a .. b - 1`` (positions): of ``cases``, or the paper's default inits ``a .. b - 1``."""
-    if cases is not None:
-        return list(cases[a:b])
-    from verify.init.schemes import sample_inits
+def chunk_groups(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: int,
+                 b: int) -> list[tuple[tuple[int, ...], Any, Any]]:
+    """Cases ``a .. b - 1`` (positions) as ``(indices, problem, inits)`` per problem: of ``cases``
+    (inits: their exact tuples), or the paper's default inits ``a .. b - 1`` (inits: one float64
+    array, whose doubles are the exact values, drawn in this process)."""
+    if cases is None:
+        from verify.init.schemes import sample_array
 
-    problem = _default_problem(settings)
-    inits = sample_inits(problem.network, settings.scheme, settings.seed, b - a, a)
-    return [CaseSpec(a + k, problem, theta) for k, theta in enumerate(inits)]
+        problem = _default_problem(settings)
+        return [(tuple(range(a, b)), problem, sample_array(problem.network, settings.scheme, settings.seed, b - a, a))]
+    return [(tuple(c.index for c in group), group[0].problem, [c.theta0 for c in group])
+            for group in _groups(cases[a:b])]
+
+
+def exact_texts(theta: Any) -> tuple[str, ...]:
+    """The exact values of ``theta`` (Fractions, or a float64 row) as text, ``str(Fraction(v))``."""
+    if isinstance(theta, np.ndarray):
+        return tuple(f"{n}/{d}" if d != 1 else str(n) for n, d in (v.as_integer_ratio() for v in theta.tolist()))
+    return tuple(str(q) for q in theta)
 
 
 @dataclass(frozen=True)
@@ -240,29 +255,26 @@ class ClaimTask:
         schedule = EVERY_STEP if every else None
         acc = self.fold.empty()
         escalated = 0
-        for group in _groups(chunk_cases(self.settings, self.cases, a, b)):
-            indices = tuple(c.index for c in group)
+        for indices, problem, thetas in chunk_groups(self.settings, self.cases, a, b):
             known: dict[int, list[Outcome | None]] = {}
             reduce = partial(_check_init, claims, self.settings, self.check_outside, indices, known)
             decide = None if self.check_outside else \
-                partial(_decide_lanes, claims, self.settings, indices, group[0].problem, known)
-            spec = self.settings.sweep_spec(schedule, problem=group[0].problem)
-            total = self._lanes_of(group[0])
-            pairs = _sweep.run_chunk(spec, 0, [c.theta0 for c in group], reduce, total, decide)
-            for case, (lane, (new_lane, outs)) in zip(group, pairs, strict=True):
-                final = replace(new_lane or lane, index=case.index)
+                partial(_decide_lanes, claims, self.settings, indices, problem, known)
+            spec = self.settings.sweep_spec(schedule, problem=problem)
+            pairs = _sweep.run_chunk(spec, 0, thetas, reduce, self._lanes_of(problem), decide)
+            for index, theta, (lane, (new_lane, outs)) in zip(indices, thetas, pairs, strict=True):
+                final = replace(new_lane or lane, index=index)
                 escalated += final.escalated is not None
-                acc = self.fold.add(acc, case.index, LaneOutcomes(final, tuple(str(q) for q in case.theta0),
-                                                                  tuple(outs)))
+                acc = self.fold.add(acc, index, LaneOutcomes(final, exact_texts(theta), tuple(outs)))
         return ChunkOutput(acc, escalated)
 
-    def _lanes_of(self, case: CaseSpec) -> int:
+    def _lanes_of(self, problem: Any) -> int:
         if self.cases is None:
             return self.settings.inits
-        order = {}
+        order: dict[int, int] = {}
         for c in self.cases:
             order.setdefault(id(c.problem), len(order))
-        return self.lanes_per_problem[order[id(case.problem)]]
+        return self.lanes_per_problem[order[id(problem)]]
 
 
 # -- the folds --------------------------------------------------------------------------------------
