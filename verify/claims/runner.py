@@ -214,19 +214,24 @@ def chunk_groups(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: i
 
 
 def exact_texts(theta: Any) -> tuple[str, ...]:
-    """The exact values of ``theta`` (Fractions, or a float64 row) as text, ``str(Fraction(v))``."""
-    if isinstance(theta, np.ndarray):
-        return tuple(f"{n}/{d}" if d != 1 else str(n) for n, d in (v.as_integer_ratio() for v in theta.tolist()))
-    return tuple(str(q) for q in theta)
+    """The exact values of ``theta`` (Fractions, or doubles) as text, ``str(Fraction(v))`` each."""
+    return tuple(f"{n}/{d}" if d != 1 else str(n) for n, d in (v.as_integer_ratio() for v in theta)) \
+        if theta and isinstance(theta[0], float) else tuple(str(q) for q in theta)
 
 
 @dataclass(frozen=True)
 class LaneOutcomes:
-    """One init after every claim: the lane that certified it, its exact init, one outcome per claim."""
+    """One init after every claim: the lane that certified it, its exact init (Fractions, or the
+    doubles that are its exact values; as text: :attr:`texts`), one outcome per claim."""
 
     lane: Lane
-    theta0: tuple[str, ...]
+    theta0: tuple[Fraction, ...] | tuple[float, ...]
     outcomes: tuple[Outcome, ...]
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The exact init as text, ``str(Fraction(v))`` per parameter."""
+        return exact_texts(self.theta0)
 
 
 @dataclass(frozen=True)
@@ -262,10 +267,13 @@ class ClaimTask:
                 partial(_decide_lanes, claims, self.settings, indices, problem, known)
             spec = self.settings.sweep_spec(schedule, problem=problem)
             pairs = _sweep.run_chunk(spec, 0, thetas, reduce, self._lanes_of(problem), decide)
-            for index, theta, (lane, (new_lane, outs)) in zip(indices, thetas, pairs, strict=True):
-                final = replace(new_lane or lane, index=index)
+            rows = thetas.tolist() if isinstance(thetas, np.ndarray) else thetas
+            for index, theta, (lane, (new_lane, outs)) in zip(indices, rows, pairs, strict=True):
+                final = new_lane or lane
+                if final.index != index:
+                    final = Lane(index, final.engine, final.escalated, final.chosen)
                 escalated += final.escalated is not None
-                acc = self.fold.add(acc, index, LaneOutcomes(final, exact_texts(theta), tuple(outs)))
+                acc = self.fold.add(acc, index, LaneOutcomes(final, tuple(theta), tuple(outs)))
         return ChunkOutput(acc, escalated)
 
     def _lanes_of(self, problem: Any) -> int:
@@ -329,19 +337,27 @@ class ClaimsFold:
         reason = _reason_key(item.lane)
         if reason is not None:
             acc["reasons"][reason] += 1
+        texts: tuple[str, ...] | None = None  # the init as text, made only for a lane that is kept
         for c, out in zip(acc["claims"], item.outcomes, strict=True):
             status = out.status.value
             c["counts"][status] += 1
-            entry = (index, InitOutcome(index, item.theta0, out))
+            span = out.data.get("covers") if out.status is Status.CERTIFIED else None
+            slots = [c["first"].get(status)]  # the slots this outcome may take, each kept by lowest index
+            if span:
+                slots.append(c["covers"].get(span))
+                if not out.data.get("every_t"):
+                    slots.append(c["partial"])
+            if out.status is not Status.REFUTED and all(k is not None and k[0] < index for k in slots):
+                continue  # nothing of this lane is kept (a refutation may be the counterexample: by L1 norm)
+            texts = texts or item.texts
+            entry = (index, InitOutcome(index, texts, out))
             c["first"][status] = _least(c["first"].get(status), entry)
             if out.status is Status.REFUTED:
-                c["cx"] = _least(c["cx"], (_l1(item.theta0), index, entry[1]))
-            if out.status is Status.CERTIFIED:
-                span = out.data.get("covers")
-                if span:
-                    c["covers"][span] = _least(c["covers"].get(span), entry)
-                    if not out.data.get("every_t"):
-                        c["partial"] = _least(c["partial"], entry)
+                c["cx"] = _least(c["cx"], (_l1(texts), index, entry[1]))
+            if span:
+                c["covers"][span] = _least(c["covers"].get(span), entry)
+                if not out.data.get("every_t"):
+                    c["partial"] = _least(c["partial"], entry)
         return acc
 
     def merge(self, acc: dict, other: dict) -> dict:
@@ -530,7 +546,7 @@ def check_claims(
             continue
         position = per_init.index(claim)
         if keep == "all":
-            outs = tuple(InitOutcome(i, lo.theta0, lo.outcomes[position]) for i, lo in summary.items())
+            outs = tuple(InitOutcome(i, lo.texts, lo.outcomes[position]) for i, lo in summary.items())
             engines = SweepResult([lo.lane for lo in summary.values()], []).summary()
             results.append(ClaimResult(**common, outcomes=outs, counterexample=smallest_refutation(outs),
                                        engines=engines))
