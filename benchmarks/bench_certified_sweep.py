@@ -40,10 +40,10 @@ from bench_batch import numpy_gd  # benchmarks/, beside this script
 from timing import median_time
 
 from verify.claims.claim import Case
-from verify.claims.runner import check_claims
+from verify.claims.runner import _decide_lanes, check_claims
 from verify.distributed.options import SweepOptions
 from verify.dynamics import batch as bt
-from verify.init.schemes import sample_inits
+from verify.init.schemes import sample_array, sample_inits
 from verify.papers import find_claim
 from verify.settings import CheckSettings
 
@@ -55,25 +55,31 @@ def certified(settings: CheckSettings, claim_id: str, workers: int, executor: st
 
 
 def breakdown(settings: CheckSettings, claim_id: str, lanes: int) -> dict[str, float]:
-    """Seconds per stage on ``lanes`` inits of one chunk, in this process."""
+    """Seconds per stage on ``lanes`` inits of one chunk, in this process (the chunk task's path)."""
     claim = find_claim("a", claim_id)
     problem = settings.problem()
-    inits = sample_inits(problem.network, settings.scheme, settings.seed, lanes)
     spec = settings.sweep_spec()
     bt.step_kernels(problem)
     t0 = time.perf_counter()
-    batch = bt.run_batch(problem, inits, settings.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+    inits = sample_array(problem.network, settings.scheme, settings.seed, lanes)
     t1 = time.perf_counter()
-    trajs = [batch.trajectory(k, spec.prec) for k in range(len(batch)) if batch.completed(k)]
+    batch = bt.run_batch(problem, inits, settings.steps, schedule=spec.schedule, width_limit=spec.width_limit)
     t2 = time.perf_counter()
-    for k, traj in enumerate(trajs):
-        case = Case(settings, traj.theta0, k, traj.problem)
-        case.__dict__["trajectory"] = traj
-        if claim.admits(case):
-            claim.check(case)
+    known: dict = {}
+    decided = _decide_lanes([claim], settings, tuple(range(lanes)), problem, known, batch)
     t3 = time.perf_counter()
-    return {"float64 interval lanes (run_batch)": t1 - t0, "lanes -> Arb trajectories": t2 - t1,
-            "claim checkers": t3 - t2}
+    for k, value in enumerate(decided):
+        if value is None:  # the lanes the lane checker left: trajectory of Arb balls, then the checker
+            traj = batch.trajectory(k, spec.prec) if batch.completed(k) else spec.engine_run(batch.init(k))
+            case = Case(settings, traj.theta0, k, traj.problem)
+            case.__dict__["trajectory"] = traj
+            if claim.admits(case):
+                claim.check(case)
+    t4 = time.perf_counter()
+    left = sum(v is None for v in decided)
+    return {"sampling the inits": t1 - t0, "float64 interval lanes (run_batch)": t2 - t1,
+            "lane checkers (all lanes at once)": t3 - t2,
+            f"trajectories + checker ({left} lanes left)": t4 - t3}
 
 
 def peak_of(cmd: list[str]) -> tuple[float, int, int]:

@@ -173,8 +173,10 @@ def test_networks_too_large_to_unroll_run_on_the_loop_kernels():
     assert not batch_codegen.step_kernels(big).unrolled
     thetas = sample_inits(big.network, "he", 0, 6)
     batch = run_batch(big, thetas, 40)
-    assert all(batch.completed(k) for k in range(6))
-    for k in range(6):
+    done = [k for k in range(6) if batch.completed(k)]
+    assert len(done) >= 4  # a lane may leave for Arb (its output weights grow, so its intervals widen)
+    assert all(batch.escalation_reason(k) for k in range(6) if k not in done)
+    for k in done:
         assert_lane_matches_engine(big, batch, k, 40)
 
 

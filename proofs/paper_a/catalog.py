@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from proofs.paper_a import checks as ck
+from proofs.paper_a import lanes as lk
 from verify.claims.claim import Claim
 
 TITLE = "On the Rate of Convergence of GD in Non-linear Neural Networks (Smorodinsky, Gimpleson, Safran)"
@@ -41,6 +42,7 @@ _CLAIMS: list[Claim] = [
         source="Figure 2",
         hypotheses=("certified GD run of settings.steps steps",),
         check=ck.phase_ordering_checker(),
+        lanes=lk.phase_ordering_lanes,
     ),
     Claim(
         id="f-invariance",
@@ -53,6 +55,7 @@ _CLAIMS: list[Claim] = [
         source="Section 'inside F' (reconstructed); Figure 2",
         hypotheses=("the run enters F",),
         check=ck.f_invariance_checker(),
+        lanes=lk.f_invariance_lanes(),
         depends_on=("phase-ordering",),
     ),
     Claim(
@@ -66,6 +69,7 @@ _CLAIMS: list[Claim] = [
         source="Lemma lem:monotone_limit / Figure 3",
         hypotheses=("b1(0) = b2(0) = 0", "w1(0) > 0 > w2(0)", "eta < exp(min(u0, v0)), u0 = w1 + b1, v0 = b2 - w2"),
         check=ck.monotone_numerator_checker(),
+        lanes=lk.undecided,
         admits=ck.monotone_admits,
         depends_on=("f-invariance",),
     ),
@@ -76,6 +80,7 @@ _CLAIMS: list[Claim] = [
         source="Setting (L = 1/2 sum exp(-y_i Phi(x_i)); each term < 1)",
         hypotheses=("some recorded step has L < 1/2",),
         check=ck.small_loss_checker(Fraction(1, 2)),
+        lanes=lk.small_loss_lanes(Fraction(1, 2)),
     ),
     Claim(
         id="convergence-basin",
@@ -89,6 +94,7 @@ _CLAIMS: list[Claim] = [
         source="Figure 2 / Figure 3 (2,368 of 10,000 runs converged); reconstructed",
         hypotheses=("certified GD run",),
         check=ck.convergence_basin_checker(),
+        lanes=lk.convergence_basin_lanes,
         depends_on=("phase-ordering", "small-loss-classifies"),
     ),
     Claim(
@@ -101,6 +107,7 @@ _CLAIMS: list[Claim] = [
         source="Figure 2 caption",
         hypotheses=("the run ends in F",),
         check=ck.degenerate_interval_checker(),
+        lanes=lk.degenerate_interval_lanes,
         depends_on=("f-invariance",),
     ),
 ]
@@ -118,6 +125,7 @@ _MUTATIONS: list[Claim] = [
         source="mutation of Lemma lem:monotone_limit / Figure 3",
         hypotheses=_CLAIMS[3].hypotheses,
         check=ck.monotone_numerator_checker(_half_difference),
+        lanes=lk.undecided,
         admits=ck.monotone_admits,
         mutation_of="monotone-numerator",
     ),
@@ -128,6 +136,7 @@ _MUTATIONS: list[Claim] = [
         source="mutation of Figure 2",
         hypotheses=("the run visits 0110",),
         check=ck.absorbing_checker("0110"),
+        lanes=lk.absorbing_lanes("0110"),
         mutation_of="phase-ordering",
     ),
     Claim(
@@ -137,6 +146,7 @@ _MUTATIONS: list[Claim] = [
         source="mutation of Figure 2",
         hypotheses=("the run visits 1111",),
         check=ck.absorbing_checker("1111"),
+        lanes=lk.absorbing_lanes("1111"),
         mutation_of="phase-ordering",
     ),
     Claim(
@@ -146,6 +156,7 @@ _MUTATIONS: list[Claim] = [
         source="mutation of the small-loss threshold",
         hypotheses=("some recorded step has L < 9/10",),
         check=ck.small_loss_checker(Fraction(9, 10)),
+        lanes=lk.small_loss_lanes(Fraction(9, 10)),
         mutation_of="small-loss-classifies",
     ),
     Claim(
@@ -165,6 +176,7 @@ _MUTATIONS: list[Claim] = [
         source="mutation of the F-phase conservation law",
         hypotheses=("the run enters F",),
         check=ck.f_invariance_checker({"u": ck.u_of}),
+        lanes=lk.f_invariance_lanes({"u": ck.u_of}),
         mutation_of="f-invariance",
     ),
 ]

@@ -13,6 +13,7 @@ F = ``1001``; ``c1 = w1 - b1``, ``c2 = w2 + b2``; ``u = w1 + b1``, ``v = b2 - w2
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -241,23 +242,34 @@ def absorbing_checker(pattern: str) -> Checker:
 
 
 # --- F invariance and conserved quantities --------------------------------------
-def c1_of(th: dict[str, Enclosure]) -> Enclosure:
-    return th["w1"] - th["b1"]
+@dataclass(frozen=True)
+class Linear:
+    """The quantity ``sign_1 theta[name_1] + sign_2 theta[name_2] + ...`` (signs +1 or -1): called on
+    a record's enclosures (a dict by name), and read term by term by the lane checkers."""
+
+    terms: tuple[tuple[int, str], ...]
+
+    def __call__(self, th: dict[str, Enclosure]) -> Enclosure:
+        (c, name), *rest = self.terms
+        total = th[name] if c == 1 else -th[name]
+        for c, name in rest:
+            total = total + th[name] if c == 1 else total - th[name]
+        return total
+
+    def exact(self, theta: Sequence[Fraction]) -> Fraction:
+        """The quantity at an exact ``theta``."""
+        return sum((c * theta[NAMES.index(name)] for c, name in self.terms), Fraction(0))
 
 
-def c2_of(th: dict[str, Enclosure]) -> Enclosure:
-    return th["w2"] + th["b2"]
-
-
-def u_of(th: dict[str, Enclosure]) -> Enclosure:
-    return th["w1"] + th["b1"]
+c1_of = Linear(((1, "w1"), (-1, "b1")))  # c1 = w1 - b1
+c2_of = Linear(((1, "w2"), (1, "b2")))  # c2 = w2 + b2
+u_of = Linear(((1, "w1"), (1, "b1")))  # u = w1 + b1
 
 
 def f_invariance_checker(quantities: dict[str, Quantity] | None = None) -> Checker:
     """Once in F the run stays in F and each quantity is unchanged: its enclosures at every recorded
     F step overlap the one at F entry, and contain the exact value when ``theta_0`` is in F."""
     qs = quantities or {"c1": c1_of, "c2": c2_of}
-    exact = {"c1": lambda th: th[0] - th[1], "c2": lambda th: th[2] + th[3], "u": lambda th: th[0] + th[1]}
 
     def check(case: Case) -> Outcome:
         traj = certified_trajectory(case)
@@ -282,8 +294,8 @@ def f_invariance_checker(quantities: dict[str, Quantity] | None = None) -> Check
                         f"{enc_str(entry[name])} at F entry (step {t_f})", case,
                         {"quantity": name, "t_enter": str(t_f), "t": str(rec.t),
                          "at_entry": enc_str(entry[name]), "at_t": enc_str(val)})
-                if t_f == 0 and name in exact:
-                    q0 = exact[name](case.theta0)
+                if t_f == 0 and isinstance(q, Linear):
+                    q0 = q.exact(case.theta0)
                     if not val.contains(q0):
                         return refuted(f"{name} at step {rec.t} lies in {enc_str(val)}, excluding its exact "
                                        f"initial value {q0}", case,
@@ -448,6 +460,16 @@ def stuck_step(traj: Trajectory) -> tuple[int, str] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def frozen_while_inactive() -> bool:
+    """Whether the derivations give ``z11`` and ``z22`` a change of exactly 0 whenever inactive (and
+    of sign >= 0 otherwise), in every pattern."""
+    return all(
+        (der.preactivation_changes(p)[k][1] == 0) if p[k] == "0" else (der.preactivation_changes(p)[k][1] == 1)
+        for p in der.PATTERNS for k in (0, 3)
+    )
+
+
 def convergence_basin_checker() -> Checker:
     """GD reaches ``L < 1/2`` iff ``z11(0) > 0`` and ``z22(0) > 0`` (zero bias: iff ``w1(0) > 0 > w2(0)``).
 
@@ -455,17 +477,6 @@ def convergence_basin_checker() -> Checker:
     horizon is too short). Outside: certified when the run is certified stuck (see :func:`stuck_step`)
     and no recorded step has certified ``L < 1/2``.
     """
-    changes_ok = None
-
-    def derived_frozen() -> bool:
-        nonlocal changes_ok
-        if changes_ok is None:  # z11 and z22 have change exactly 0 whenever inactive, >= 0 otherwise
-            changes_ok = all(
-                (der.preactivation_changes(p)[k][1] == 0) if p[k] == "0" else (der.preactivation_changes(p)[k][1] == 1)
-                for p in der.PATTERNS for k in (0, 3)
-            )
-        return changes_ok
-
     def check(case: Case) -> Outcome:
         traj = certified_trajectory(case)
         if isinstance(traj, Outcome):
@@ -489,7 +500,7 @@ def convergence_basin_checker() -> Checker:
                            {"t": str(small.t), "loss": enc_str(traj.loss(small))}, **data)
         if stuck is None:
             return inconclusive("outside the basin but not certified stuck", case, **data)
-        if not derived_frozen():
+        if not frozen_while_inactive():
             return inconclusive("derivations did not confirm z11, z22 frozen while inactive", case, **data)
         return certified(f"outside the basin; stuck from step {stuck[0]} (pattern {stuck[1]}), so L >= 1/2 for ever",
                          case, **data)

@@ -216,12 +216,14 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
     from verify.dynamics.gd import run_gd
     from verify.dynamics.schedule import RecordSchedule
     from verify.errors import UndecidableError
-    from verify.init.schemes import sample_init
+    from verify.init.schemes import sample_inits
 
     problem = settings.problem()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for index in (1, 4):
-        theta0 = sample_init(problem.network, "he", settings.seed, index)
+    inits = sample_inits(problem.network, "he", settings.seed, 64)
+    in_f = [k for k, th in enumerate(inits) if th[0] > 0 > th[2]]
+    for index in in_f[:2]:  # the seed's first two He inits that start (hence stay) in F
+        theta0 = inits[index]
         run = run_gd(problem, theta0, steps, prec=settings.prec, schedule=RecordSchedule(per_decade=12))
         ts, deficit, xstar = [], [], []
         for rec in run.records[1:]:

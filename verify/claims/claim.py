@@ -10,14 +10,19 @@ inconclusive).
 
 Claims with ``scope == "once"`` do not depend on the init (e.g. the limit
 network); the runner calls them once with ``case.theta0 = None``.
+
+``lanes`` (optional) decides many inits at once on the float64 batch engine's records, without
+building a trajectory per init; where it decides, its outcome equals ``check``'s
+(:mod:`verify.claims.lanes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from verify.claims.result import Outcome
 from verify.dynamics.schedule import EVERY_STEP
@@ -25,6 +30,9 @@ from verify.dynamics.sweep import certified_run
 from verify.dynamics.trajectory import Trajectory
 from verify.model.network import Problem
 from verify.settings import CheckSettings
+
+if TYPE_CHECKING:
+    from verify.claims.lanes import LaneView
 
 
 @dataclass
@@ -53,7 +61,8 @@ class Case:
         return tuple(str(q) for q in self.theta0) if self.theta0 is not None else ()
 
 
-def _always(case: Case) -> bool:
+def always(case: Case) -> bool:
+    """The hypotheses of a claim without any: every init is admitted."""
     return True
 
 
@@ -67,8 +76,10 @@ class Claim:
     source: str
     hypotheses: tuple[str, ...]
     check: Callable[[Case], Outcome]
-    admits: Callable[[Case], bool] = _always
+    admits: Callable[[Case], bool] = always
     depends_on: tuple[str, ...] = ()
     mutation_of: str | None = None
     scope: str = "per-init"
     every_step: bool = False  # the checker reads every step: the runner records them all (stride 1)
+    # decides lanes of a float64 batch at once, equal to ``check`` where it decides (verify.claims.lanes)
+    lanes: Callable[[LaneView], Sequence[Outcome | None]] | None = None

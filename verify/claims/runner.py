@@ -47,14 +47,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from verify.claims.claim import Case, Claim
+import numpy as np
+
+from verify.claims.claim import Case, Claim, always
 from verify.claims.result import ClaimResult, InitOutcome, Outcome, Status
 from verify.distributed.options import SweepOptions, current_options
 from verify.distributed.runner import ChunkOutput, SweepRun, run_chunks
@@ -108,22 +110,67 @@ ESCALATED_FOR_CLAIMS = "a claim was inconclusive on the float64 enclosures"
 
 
 def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside: bool, indices: Sequence[int],
-                index: int, traj: Trajectory, lane: Lane) -> tuple[Lane | None, list[Outcome]]:
+                known: Mapping[int, Sequence[Outcome | None]], index: int, traj: Trajectory,
+                lane: Lane) -> tuple[Lane | None, list[Outcome]]:
     """Every per-init claim on one init's trajectory (``indices`` maps the sweep's lane index to the
-    case index); an inconclusive claim on a float64 trajectory sends the init to Arb and checks again
-    (the new lane is returned then)."""
+    case index; ``known[index]``: outcomes already decided by lane checkers, None for the others);
+    an inconclusive claim on a float64 trajectory sends the init to Arb and checks again (the new
+    lane is returned then)."""
     every = any(c.every_step for c in claims)
 
-    def on(trajectory: Trajectory) -> list[Outcome]:
+    def on(trajectory: Trajectory, decided: Sequence[Outcome | None]) -> list[Outcome]:
         case = Case(settings, trajectory.theta0, indices[index], trajectory.problem, every)
         case.__dict__["trajectory"] = trajectory  # the cached property, already computed
-        return [_run_one(claim, case, check_outside) for claim in claims]
+        return [out if out is not None else _run_one(claim, case, check_outside)
+                for claim, out in zip(claims, decided, strict=True)]
 
-    outcomes = on(traj)
+    outcomes = on(traj, known.get(index) or [None] * len(claims))
     if lane.engine == BATCH_ENGINE and any(o.status is Status.INCONCLUSIVE for o in outcomes):
         spec = settings.sweep_spec(EVERY_STEP if every else None, problem=traj.problem)
-        return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), on(spec.engine_run(traj.theta0))
+        return Lane(index, spec.escalation_backend, ESCALATED_FOR_CLAIMS), \
+            on(spec.engine_run(traj.theta0), [None] * len(claims))
     return None, outcomes
+
+
+def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Sequence[int], problem: Any,
+                  known: dict[int, list[Outcome | None]], run: Any) -> list[tuple[None, list[Outcome]] | None]:
+    """The claims' lane checkers on a float64 batch ``run`` (:mod:`verify.claims.lanes`): per lane,
+    ``(None, outcomes)`` when every claim is decided without its trajectory (hypotheses on the exact
+    init, the rest by the lane checker), else None, with what was decided left in ``known``."""
+    from verify.claims.lanes import LaneView
+
+    if not any(c.lanes is not None for c in claims):
+        return [None] * len(run)
+    view = LaneView(run)
+    fast = [c.lanes(view) if c.lanes is not None else None for c in claims]
+    out: list[tuple[None, list[Outcome]] | None] = []
+    for k in range(len(run)):
+        if not view.completed[k]:
+            out.append(None)
+            continue
+        case = None
+        decided: list[Outcome | None] = []
+        for claim, lane_outcomes in zip(claims, fast, strict=True):
+            outcome = None
+            if lane_outcomes is not None:
+                admitted: bool | None = True
+                if claim.admits is not always:
+                    case = case or Case(settings, view.theta0(k), indices[k], problem)
+                    try:
+                        admitted = claim.admits(case)
+                    except UndecidableError:
+                        admitted = None  # the checker's path says so, with the message
+                if admitted is False:
+                    outcome = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")
+                elif admitted:
+                    outcome = lane_outcomes[k]
+            decided.append(outcome)
+        if all(o is not None for o in decided):
+            out.append((None, decided))
+        else:
+            known[k] = decided
+            out.append(None)
+    return out
 
 
 def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
@@ -152,24 +199,39 @@ def lazy_cases(settings: CheckSettings) -> bool:
     return type(settings.plugin).cases is Paper.cases
 
 
-def chunk_cases(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: int, b: int) -> list[CaseSpec]:
-    """Cases ``a .. b - 1`` (positions): of ``cases``, or the paper's default inits ``a .. b - 1``."""
-    if cases is not None:
-        return list(cases[a:b])
-    from verify.init.schemes import sample_inits
+def chunk_groups(settings: CheckSettings, cases: Sequence[CaseSpec] | None, a: int,
+                 b: int) -> list[tuple[tuple[int, ...], Any, Any]]:
+    """Cases ``a .. b - 1`` (positions) as ``(indices, problem, inits)`` per problem: of ``cases``
+    (inits: their exact tuples), or the paper's default inits ``a .. b - 1`` (inits: one float64
+    array, whose doubles are the exact values, drawn in this process)."""
+    if cases is None:
+        from verify.init.schemes import sample_array
 
-    problem = _default_problem(settings)
-    inits = sample_inits(problem.network, settings.scheme, settings.seed, b - a, a)
-    return [CaseSpec(a + k, problem, theta) for k, theta in enumerate(inits)]
+        problem = _default_problem(settings)
+        return [(tuple(range(a, b)), problem, sample_array(problem.network, settings.scheme, settings.seed, b - a, a))]
+    return [(tuple(c.index for c in group), group[0].problem, [c.theta0 for c in group])
+            for group in _groups(cases[a:b])]
+
+
+def exact_texts(theta: Any) -> tuple[str, ...]:
+    """The exact values of ``theta`` (Fractions, or doubles) as text, ``str(Fraction(v))`` each."""
+    return tuple(f"{n}/{d}" if d != 1 else str(n) for n, d in (v.as_integer_ratio() for v in theta)) \
+        if theta and isinstance(theta[0], float) else tuple(str(q) for q in theta)
 
 
 @dataclass(frozen=True)
 class LaneOutcomes:
-    """One init after every claim: the lane that certified it, its exact init, one outcome per claim."""
+    """One init after every claim: the lane that certified it, its exact init (Fractions, or the
+    doubles that are its exact values; as text: :attr:`texts`), one outcome per claim."""
 
     lane: Lane
-    theta0: tuple[str, ...]
+    theta0: tuple[Fraction, ...] | tuple[float, ...]
     outcomes: tuple[Outcome, ...]
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The exact init as text, ``str(Fraction(v))`` per parameter."""
+        return exact_texts(self.theta0)
 
 
 @dataclass(frozen=True)
@@ -198,26 +260,29 @@ class ClaimTask:
         schedule = EVERY_STEP if every else None
         acc = self.fold.empty()
         escalated = 0
-        for group in _groups(chunk_cases(self.settings, self.cases, a, b)):
-            indices = tuple(c.index for c in group)
-            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices)
-            spec = self.settings.sweep_spec(schedule, problem=group[0].problem)
-            total = self._lanes_of(group[0])
-            pairs = _sweep.run_chunk(spec, 0, [c.theta0 for c in group], reduce, total)
-            for case, (lane, (new_lane, outs)) in zip(group, pairs, strict=True):
-                final = replace(new_lane or lane, index=case.index)
+        for indices, problem, thetas in chunk_groups(self.settings, self.cases, a, b):
+            known: dict[int, list[Outcome | None]] = {}
+            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices, known)
+            decide = None if self.check_outside else \
+                partial(_decide_lanes, claims, self.settings, indices, problem, known)
+            spec = self.settings.sweep_spec(schedule, problem=problem)
+            pairs = _sweep.run_chunk(spec, 0, thetas, reduce, self._lanes_of(problem), decide)
+            rows = thetas.tolist() if isinstance(thetas, np.ndarray) else thetas
+            for index, theta, (lane, (new_lane, outs)) in zip(indices, rows, pairs, strict=True):
+                final = new_lane or lane
+                if final.index != index:
+                    final = Lane(index, final.engine, final.escalated, final.chosen)
                 escalated += final.escalated is not None
-                acc = self.fold.add(acc, case.index, LaneOutcomes(final, tuple(str(q) for q in case.theta0),
-                                                                  tuple(outs)))
+                acc = self.fold.add(acc, index, LaneOutcomes(final, tuple(theta), tuple(outs)))
         return ChunkOutput(acc, escalated)
 
-    def _lanes_of(self, case: CaseSpec) -> int:
+    def _lanes_of(self, problem: Any) -> int:
         if self.cases is None:
             return self.settings.inits
-        order = {}
+        order: dict[int, int] = {}
         for c in self.cases:
             order.setdefault(id(c.problem), len(order))
-        return self.lanes_per_problem[order[id(case.problem)]]
+        return self.lanes_per_problem[order[id(problem)]]
 
 
 # -- the folds --------------------------------------------------------------------------------------
@@ -272,19 +337,27 @@ class ClaimsFold:
         reason = _reason_key(item.lane)
         if reason is not None:
             acc["reasons"][reason] += 1
+        texts: tuple[str, ...] | None = None  # the init as text, made only for a lane that is kept
         for c, out in zip(acc["claims"], item.outcomes, strict=True):
             status = out.status.value
             c["counts"][status] += 1
-            entry = (index, InitOutcome(index, item.theta0, out))
+            span = out.data.get("covers") if out.status is Status.CERTIFIED else None
+            slots = [c["first"].get(status)]  # the slots this outcome may take, each kept by lowest index
+            if span:
+                slots.append(c["covers"].get(span))
+                if not out.data.get("every_t"):
+                    slots.append(c["partial"])
+            if out.status is not Status.REFUTED and all(k is not None and k[0] < index for k in slots):
+                continue  # nothing of this lane is kept (a refutation may be the counterexample: by L1 norm)
+            texts = texts or item.texts
+            entry = (index, InitOutcome(index, texts, out))
             c["first"][status] = _least(c["first"].get(status), entry)
             if out.status is Status.REFUTED:
-                c["cx"] = _least(c["cx"], (_l1(item.theta0), index, entry[1]))
-            if out.status is Status.CERTIFIED:
-                span = out.data.get("covers")
-                if span:
-                    c["covers"][span] = _least(c["covers"].get(span), entry)
-                    if not out.data.get("every_t"):
-                        c["partial"] = _least(c["partial"], entry)
+                c["cx"] = _least(c["cx"], (_l1(texts), index, entry[1]))
+            if span:
+                c["covers"][span] = _least(c["covers"].get(span), entry)
+                if not out.data.get("every_t"):
+                    c["partial"] = _least(c["partial"], entry)
         return acc
 
     def merge(self, acc: dict, other: dict) -> dict:
@@ -473,7 +546,7 @@ def check_claims(
             continue
         position = per_init.index(claim)
         if keep == "all":
-            outs = tuple(InitOutcome(i, lo.theta0, lo.outcomes[position]) for i, lo in summary.items())
+            outs = tuple(InitOutcome(i, lo.texts, lo.outcomes[position]) for i, lo in summary.items())
             engines = SweepResult([lo.lane for lo in summary.values()], []).summary()
             results.append(ClaimResult(**common, outcomes=outs, counterexample=smallest_refutation(outs),
                                        engines=engines))

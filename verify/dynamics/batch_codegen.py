@@ -355,6 +355,7 @@ class Kernels:
     unrolled: bool
 
 
+@lru_cache(maxsize=16)  # generating the source costs tens of ms: once per problem and process
 def step_kernels(problem: Problem, kind: str = "auto") -> Kernels:
     """The compiled kernels for ``problem``: unrolled for its shape (``"unrolled"``), or the loop
     kernels (``"loops"``); ``"auto"`` unrolls up to :data:`MAX_UNROLLED_TERMS` terms."""

@@ -107,9 +107,13 @@ class SweepResult(Generic[R]):
 
 
 def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
-              reduce: Reduce, lanes: int | None = None) -> list[tuple[Lane, Any]]:
+              reduce: Reduce, lanes: int | None = None,
+              decide: Callable[[bt.BatchRun], Sequence[Any]] | None = None) -> list[tuple[Lane, Any]]:
     """Lanes ``start .. start + len(inits) - 1``: their trajectories, reduced in this process.
-    ``lanes``: the size of the whole sweep, which the engine choice depends on (default: this chunk)."""
+    ``lanes``: the size of the whole sweep, which the engine choice depends on (default: this chunk).
+    ``decide`` (batch engine only): given the batch run, the reduced value of each lane it can reduce
+    from the float64 records alone (``None`` for the others); a completed lane with a value skips
+    its trajectory and ``reduce`` (see :mod:`verify.claims.lanes`)."""
     out = []
     choice = spec.choice(len(inits) if lanes is None else lanes)
     refusal = eng.float64_refusal() if choice.engine in (eng.BATCH, eng.MATRIX) else None
@@ -121,7 +125,11 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
         return out
     if choice.engine == eng.BATCH:
         batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+        decided = decide(batch) if decide is not None else [None] * len(batch)
         for k in range(len(batch)):
+            if batch.completed(k) and decided[k] is not None:
+                out.append((Lane(start + k, bt.ENGINE, None, choice.reason), decided[k]))
+                continue
             if batch.completed(k):
                 lane, traj = Lane(start + k, bt.ENGINE, None, choice.reason), batch.trajectory(k, spec.prec)
             else:

@@ -1,0 +1,124 @@
+"""Lane checkers (``Claim.lanes``, :mod:`verify.claims.lanes`) against the claims' own checkers.
+
+The contract: where a lane checker returns an outcome for a lane of a float64 batch, that outcome is
+equal (status, detail, precision, data, in the same order) to ``claim.check`` on the lane's
+trajectory; and a sweep gives the same results with and without lane checkers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from flint import arb
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proofs.paper_a.catalog import CLAIMS, MUTATIONS
+from verify.arith import Tri, get_backend
+from verify.claims import lanes as ln
+from verify.claims.claim import Case
+from verify.claims.runner import check_claims
+from verify.distributed.options import SweepOptions
+from verify.dynamics import batch as bt
+from verify.settings import CheckSettings
+from verify.strategies import inits as init_strategy
+from verify.strategies import small_rationals
+
+WITH_LANES = [c for c in (*CLAIMS.values(), *MUTATIONS.values()) if c.lanes is not None]
+ETAS = ("1/10", "1/2", "1", "3")
+
+
+def _text(outcome) -> str:
+    return json.dumps(outcome.to_dict())
+
+
+def _lanes_and_checker(settings: CheckSettings, thetas: list[tuple[Fraction, ...]]) -> tuple[int, int]:
+    """Every lane checker on a batch of ``thetas`` against the checker on each lane's trajectory:
+    asserts equality wherever the lane checker decides; returns (lanes decided, lane-claim pairs)."""
+    problem, spec = settings.problem(), settings.sweep_spec()
+    run = bt.run_batch(problem, thetas, settings.steps, schedule=spec.schedule)
+    view = ln.LaneView(run)
+    decided = pairs = 0
+    for claim in WITH_LANES:
+        fast = claim.lanes(view)
+        assert len(fast) == len(thetas)
+        for k, out in enumerate(fast):
+            if not run.completed(k):
+                assert out is None, "a lane the batch did not certify has no lane outcome"
+                continue
+            pairs += 1
+            if out is None:
+                continue
+            decided += 1
+            case = Case(settings, run.init(k), k, problem)
+            case.__dict__["trajectory"] = run.trajectory(k, spec.prec)
+            assert _text(out) == _text(claim.check(case)), (claim.id, k)
+    return decided, pairs
+
+
+@given(st.lists(init_strategy("a"), min_size=1, max_size=12), st.sampled_from(ETAS), st.integers(1, 400))
+def test_lane_outcomes_equal_the_checkers(thetas, eta, steps):
+    decided, pairs = _lanes_and_checker(CheckSettings(eta=eta, steps=steps), thetas)
+    assert decided <= pairs
+
+
+@pytest.mark.parametrize("scheme", ["he", "pytorch", "normal"])
+def test_lane_checkers_decide_most_lanes_of_a_sweep(scheme):
+    """The equality above, on a sweep's own inits, where the lane checkers must decide most pairs
+    (else the fast path would be dead code and the equality vacuous)."""
+    from verify.init.schemes import sample_inits
+
+    settings = CheckSettings(steps=300, scheme=scheme)
+    thetas = sample_inits(settings.problem().network, scheme, 7, 60)
+    decided, pairs = _lanes_and_checker(settings, thetas)
+    assert decided >= 0.6 * pairs, (decided, pairs)
+
+
+@pytest.mark.parametrize("keep", ["all", "examples"])
+def test_a_check_gives_the_same_results_with_and_without_lane_checkers(keep):
+    claims = [c for c in (*CLAIMS.values(), *MUTATIONS.values()) if c.scope != "once"]
+    settings = CheckSettings(inits=48, steps=300)
+    options = SweepOptions(executor="inline", progress=False)
+    fast = check_claims(claims, settings, keep=keep, options=options)
+    slow = check_claims([replace(c, lanes=None) for c in claims], settings, keep=keep, options=options)
+    assert [json.dumps(r.to_dict()) for r in fast] == [json.dumps(r.to_dict()) for r in slow]
+    assert sum(r.counts["certified"] for r in fast) > 0
+
+
+# -- the directed-rounding primitives ---------------------------------------------------------------
+doubles = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).filter(lambda v: v == 0 or abs(v) > 1e-300)
+
+
+def _interval(draw_a, draw_b) -> tuple[float, float]:
+    return (min(draw_a, draw_b), max(draw_a, draw_b))
+
+
+@given(st.lists(st.tuples(st.sampled_from((1, -1)), doubles, doubles), min_size=1, max_size=4))
+def test_inner_linear_is_inside_the_exact_image(terms):
+    parts = [(c, _interval(a, b)) for c, a, b in terms]
+    lo, hi = ln.inner_linear([(c, (np.array([a]), np.array([b]))) for c, (a, b) in parts])
+    exact_lo = sum((Fraction(a) if c == 1 else -Fraction(b) for c, (a, b) in parts), Fraction(0))
+    exact_hi = sum((Fraction(b) if c == 1 else -Fraction(a) for c, (a, b) in parts), Fraction(0))
+    assert exact_lo <= Fraction(lo[0]) and Fraction(hi[0]) <= exact_hi
+    if all(a == b for _, (a, b) in parts) and len(parts) == 2:
+        # the sum of two doubles: a point when it is a double, else an empty inner interval
+        assert (lo[0] == hi[0]) == (exact_lo == Fraction(float(exact_lo)))
+
+
+@given(doubles, doubles, small_rationals())
+def test_widened_intervals_hold_the_arb_balls_and_decide_like_them(a, b, q):
+    lo, hi = _interval(a, b)
+    be = get_backend("arb", 128)
+    ball = be.from_doubles(lo, hi)
+    wlo, whi = ln.widen((np.array([lo]), np.array([hi])))
+    assert arb(float(wlo[0])) <= ball.lower() and ball.upper() <= arb(float(whi[0]))
+    with be.working_precision():
+        arb_lt = be.lt(ball, be.exact(q))
+    if ln.below((wlo, whi), q)[0]:
+        assert arb_lt.certainly()
+    if ln.not_below((wlo, whi), q)[0]:
+        assert arb_lt is Tri.FALSE
