@@ -99,3 +99,13 @@ def test_divergent_lanes_agree_with_arb(theta0, bound, eta):
     assert traj.reason.split(" at step ")[0] == arb.reason.split(" at step ")[0]
     reference = reference_gd(problem, theta0, traj.final.t)
     assert all(traj.backend.contains(v, r) for v, r in zip(traj.final.theta, reference, strict=True))
+
+
+def test_an_init_beyond_the_bound_is_not_divergence():
+    """A parameter starting at 5 with the bound 2: far from 0 but not from its init, as run_gd says."""
+    problem = Problem(EXP, DATA, Fraction(1, 100))
+    theta0 = (Fraction(5), Fraction(3, 10), Fraction(-1, 5), Fraction(0), Fraction(2, 5), Fraction(-1, 10),
+              Fraction(1, 5), Fraction(-3, 10))
+    batch = run_batch(problem, [theta0], 30, divergence_bound=2)
+    assert run_gd(problem, theta0, 30, divergence_bound=2).certified
+    assert batch.completed(0) and not batch.diverged(0)

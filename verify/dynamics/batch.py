@@ -315,7 +315,7 @@ def run_batch(
     _scatter(F, lay.alive, np.ones((1, L), np.int8), L)
     Xf, Ff, changes = X.reshape(-1), F.reshape(-1), np.zeros(blocks, np.int64)
     exps, logistic, limit, r = X[:, lay.e(0):lay.e(0) + n], net.loss == "logistic", float(width_limit), 0
-    watch = None if bound is None else _Divergence(problem, lay, theta0, bound, X.shape, L, logistic)
+    watch = None if bound is None else _Divergence(problem, lay, bound, X.shape, logistic)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
             step_fn = kernels.start if t == 0 else kernels.advance
@@ -372,21 +372,16 @@ class _Divergence:
     exponentials of its forward pass). :meth:`might` is a necessary condition on every lane, in one
     compiled pass (:func:`_scan`): a certified ``L > B`` needs some exponential ``> B`` (``l(e) <= e`` and
     the enclosures' lower ends lie below the library's values), and a certified ``|theta_k| > T_k``
-    (``T_k = B + |theta_0[k]|``) needs an interval end beyond the least ``T_k`` (rounded down).
+    (``T_k = B + |theta_0[k]|``) needs an interval end beyond ``B`` (rounded down) in magnitude.
     :meth:`stop` decides on the running lanes (parameters: exact rationals; loss: an Arb ball, see
     :meth:`loss`) and stops those certified divergent."""
 
-    def __init__(self, problem: Problem, lay: bl.Layout, theta0, bound: Fraction, shape: tuple, L: int,
-                 logistic: bool) -> None:
+    def __init__(self, problem: Problem, lay: bl.Layout, bound: Fraction, shape: tuple, logistic: bool) -> None:
         self.bound, self.lay, self.logistic = bound, lay, logistic
         self.reason, self.names = loss_reason(bound), problem.network.param_names()
         self.b_down = enclose(bound)[0] * (1 - 2.0**-30)  # below B by far more than libm's error
         self.bound_arb = _arb(LOSS_PREC).exact(bound)
-        exact = [tuple(Fraction(v) for v in row.tolist()) for row in theta0] if isinstance(theta0, np.ndarray) \
-            else list(theta0)
-        self.T = [[bound + abs(q) for q in row] for row in exact]
-        # every T_k >= t_down (rounded down): |theta_k| > T_k needs an end beyond t_down in magnitude
-        self.t_down = min(enclose(t)[0] for row in self.T for t in row)
+        self.t_down = enclose(bound)[0]  # <= B <= every T_k
         self.flags = np.zeros((shape[0], shape[2]), np.bool_)
 
     def might(self, X: np.ndarray, F: np.ndarray) -> np.ndarray:
@@ -402,8 +397,9 @@ class _Divergence:
         for k in lanes.tolist():
             bk, lane = divmod(k, block)
             lo, hi = X[bk, :p, lane].tolist(), X[bk, p:2 * p, lane].tolist()
+            T = [self.bound + abs(q) for q in run.init(k)]
             why = next((param_reason(self.names[q], self.bound) for q in range(p)
-                        if Fraction(lo[q]) > self.T[k][q] or Fraction(hi[q]) < -self.T[k][q]), None)
+                        if Fraction(lo[q]) > T[q] or Fraction(hi[q]) < -T[q]), None)
             loss = self.loss(X[bk, e0:e0 + n, lane].tolist(), X[bk, span0:span0 + n, lane].tolist())
             finite = bool(loss.is_finite())
             if why is None and finite and loss > self.bound_arb:
