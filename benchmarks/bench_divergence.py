@@ -8,10 +8,10 @@
 Medians of ``--repeats`` runs, the two settings interleaved (the machine is shared and noisy);
 the ratio is checked over unchecked. Every run is asserted certified.
 
-Measured 2026-12-06 on the shared 2-core machine (medians of 9-11; noisy): (a) 0.111 s unchecked,
-0.172 s checked (x1.55) before :class:`~verify.dynamics.divergence.MoveBudget`, 0.116 / 0.134 s
-(x1.15) with it; (b) 0.426 / 0.522 s (x1.23) before, 0.427 / 0.462 s (x1.08) with it; (c) the batch
-lanes' check (a compiled scan per step) 0.82 / 1.05 s (x1.28).
+Measured 2026-12-06 on the shared 2-core machine, quiet, medians of 11: (a) 0.058 s unchecked,
+0.091 s checked (x1.58) before :class:`~verify.dynamics.divergence.MoveBudget`, 0.055 / 0.068 s
+(x1.23) with it; (b) 0.233 / 0.293 s (x1.26) before, 0.220 / 0.233 s (x1.06) with it; (c) the batch
+lanes' check (a compiled scan per step) 0.424 / 0.453 s (x1.07).
 
     python benchmarks/bench_divergence.py [--repeats 7] [--arb-steps 5000] [--mpmath-steps 1000]
                                           [--lanes 2000] [--batch-steps 2000]

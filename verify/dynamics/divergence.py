@@ -17,6 +17,7 @@ to exact rationals costs memory without bound.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from verify.errors import InvalidArgument
@@ -78,9 +79,7 @@ class MoveBudget:
     """
 
     def __init__(self, problem, backend, bound: Fraction) -> None:
-        import math
-
-        from verify.arith.f64 import enclose
+        from verify.arith.f64 import enclose  # numba-compiled module: loaded on first use
 
         net, X = problem.network, problem.data.X
         self.live = not net.trains_output and bound >= 1  # E starts at 1, and must stay <= bound
