@@ -91,7 +91,11 @@ class ClaimResult:
     @property
     def diverged(self) -> int:
         """Admitted inits whose GD run was certified divergent (:mod:`verify.dynamics.divergence`),
-        whatever the claim's outcome on them."""
+        whatever the claim's outcome on them. A folded result (whose ``outcomes`` are examples only)
+        gives the count its fold tallied under ``"diverged"``, when it tallied one."""
+        tally = getattr(self, "tally", None)
+        if tally is not None and "diverged" in tally:
+            return int(tally["diverged"])
         return sum(1 for o in self.outcomes
                    if o.outcome.data.get("gd") == "diverged" and o.outcome.status is not Status.NOT_ADMITTED)
 

@@ -42,6 +42,7 @@ from verify.cli.common import (
     StepsOpt,
     WorkersOpt,
     build_settings,
+    diverged_phrase,
     engines_line,
     fail,
     print_counterexample,
@@ -158,7 +159,7 @@ def check(claim: Annotated[list[str] | None, typer.Argument(
     typer.echo(summary_line(r) + f"  ({wall:.1f} s, paper {owner.id}, scheme {settings.scheme}, "
                f"{sum(r.counts.values())} inits)")
     if r.engines:
-        typer.echo(f"    engines: {engines_line(r.engines)}")
+        typer.echo(f"    engines: {engines_line(r.engines)}{diverged_phrase(r.diverged)}")
     print_counterexample(r)
     for o in r.outcomes:
         if o.outcome.status.value == "inconclusive":

@@ -181,6 +181,11 @@ def engines_line(engines: dict[str, Any]) -> str:
     return line
 
 
+def diverged_phrase(count: int) -> str:
+    """``; GD certified divergent on 3 inits`` (empty when none diverged): appended to the engines line."""
+    return f"; GD certified divergent on {count} init{'s' if count != 1 else ''}" if count else ""
+
+
 def print_counterexample(r: ClaimResult, replay: str | None = None) -> None:
     """The smallest counterexample: short decimals on screen, exact values beside them."""
     cx = r.counterexample

@@ -17,7 +17,16 @@ while it is small, :mod:`verify.dynamics.batch_loops` beyond) and ``numpy.exp``.
 A lane stops at the first step it cannot certify (an undecided sign, an overflow, a parameter
 interval wider than ``width_limit``); :class:`BatchRun`
 says which step and why, and the sweep (:mod:`verify.dynamics.sweep`) escalates it to the
-arbitrary-precision engine. A completed lane reads as an ordinary
+arbitrary-precision engine. A lane stops as well, *diverged* (:mod:`verify.dynamics.divergence`), at
+the first step ``t`` whose loss lower bound is certified above ``divergence_bound`` (exponentials
+finite) or where a parameter of ``theta_t`` is certified farther than it from its init: a certified
+fact, which reads as a trajectory with status ``diverged`` (:meth:`BatchRun.trajectory`). The check
+runs after each step's record pass on the state arrays (a necessary condition on all lanes, one compiled
+pass; on the lanes it lets through, the exact comparison of the parameters and an Arb
+enclosure of the loss), so the step kernels are unchanged.
+A loss crossing gives the step of :func:`verify.dynamics.gd.run_gd`; on a parameter crossing the
+lane's last record is ``t`` itself (its forward pass at ``t`` was certified here), where ``run_gd``
+stops before that forward pass and keeps ``t - 1``. A completed lane reads as an ordinary
 :class:`~verify.dynamics.trajectory.Trajectory` whose enclosures are Arb balls holding its
 double intervals exactly.
 
@@ -30,19 +39,22 @@ every pattern change, and the last step, as in the engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property, lru_cache
 
 import numpy as np
+from flint import arb
+from numba import njit
 
 from verify.arith import Backend, fenv, get_backend
-from verify.arith.f64 import enclose
+from verify.arith.f64 import LIBM_ABS, LIBM_REL, enclose
 from verify.dynamics import batch_layout as bl
 from verify.dynamics.batch_codegen import step_kernels
+from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND, check_bound, loss_reason, param_reason
 from verify.dynamics.gd import exact_preactivations
 from verify.dynamics.schedule import RecordSchedule
-from verify.dynamics.trajectory import COMPLETE, StepRecord, Trajectory
+from verify.dynamics.trajectory import COMPLETE, DIVERGED, StepRecord, Trajectory
 from verify.errors import InvalidArgument
 from verify.model.network import Problem
 
@@ -50,10 +62,12 @@ F64_PREC = 53
 ENGINE = "batch-f64"
 DEFAULT_WIDTH_LIMIT = 2.0**-26  # ~1.5e-8: a wider lane goes to the arbitrary-precision engine
 
+DIVERGED_CODE = 4  # lane status (beside verify.dynamics.batch_layout's): certified divergent, not escalated
 REASONS = {
     bl.AMBIGUOUS: "the sign of a pre-activation is undecided in float64",
     bl.NONFINITE: "a value overflowed float64",
     bl.TOO_WIDE: "a parameter interval grew wider than the width limit",
+    DIVERGED_CODE: "GD was certified divergent",
 }
 
 Inits = Sequence[Sequence[object]] | np.ndarray
@@ -73,6 +87,8 @@ class BatchRun:
     log: ChangeLog  # every step at which a lane's pattern differs from its previous step's
     rec_P: np.ndarray  # (2, L, R, p) theta at each scheduled step
     rec_L: np.ndarray  # (2, L, R)
+    # lane -> (reason, step t, theta_t lo, theta_t hi, L(theta_t) as an Arb ball) of the lanes certified divergent
+    divergent: dict[int, tuple[str, int, list, list, object]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.status)
@@ -85,12 +101,19 @@ class BatchRun:
     def completed(self, k: int) -> bool:
         return int(self.status[k]) == bl.COMPLETE
 
+    def diverged(self, k: int) -> bool:
+        """Lane ``k`` stopped certified divergent at ``fail_step[k]``: a certified result (read it
+        with :meth:`trajectory`), not a reason to escalate."""
+        return int(self.status[k]) == DIVERGED_CODE
+
     def escalation_reason(self, k: int) -> str | None:
         """Why lane ``k`` left the batch (``None`` when every step was certified in float64)."""
         code = int(self.status[k])
         if code == bl.COMPLETE:
             return None
         where = ""
+        if code == DIVERGED_CODE:
+            return f"{self.divergent[k][0]} at step {int(self.fail_step[k])}"
         if code == bl.AMBIGUOUS and self.fail_at[k] >= 0:
             j, i = divmod(int(self.fail_at[k]), self.problem.data.n)
             where = f" (neuron {j + 1} at x_{i + 1})"
@@ -102,12 +125,18 @@ class BatchRun:
         return [(v["t"][e], v["pat"][e]) for e in v["entries"][k]]
 
     def trajectory(self, k: int, prec: int = 128) -> Trajectory:
-        """Lane ``k`` as a trajectory: Arb balls at ``prec`` bits holding its double intervals."""
-        if not self.completed(k):
+        """Lane ``k`` as a trajectory: Arb balls at ``prec`` bits holding its double intervals (status
+        ``complete``, or ``diverged`` at ``fail_step[k]`` with that step recorded)."""
+        diverged = self.diverged(k)
+        if not (self.completed(k) or diverged):
             raise ValueError(f"lane {k} was not certified in float64: {self.escalation_reason(k)}")
         be, v = _arb(prec), self._lists
         rows = dict(zip(v["rec_steps"], zip(v["rec_lo"][k], v["rec_hi"][k], v["rec_L_lo"][k], v["rec_L_hi"][k],
                                             strict=True), strict=True))
+        if diverged:
+            why, last, lo, hi, loss = self.divergent[k]
+            rows = {t: row for t, row in rows.items() if t < last}
+            rows[last] = (lo, hi, loss, None)
         entries = v["entries"][k]
         rows.update((v["t"][e], (v["P_lo"][e], v["P_hi"][e], v["L_lo"][e], v["L_hi"][e])) for e in entries)
         phases = [(v["t"][e], v["pat"][e]) for e in entries]
@@ -120,8 +149,12 @@ class BatchRun:
                     c += 1
                 lo, hi, loss_lo, loss_hi = rows[t]
                 theta = tuple(map(be.from_doubles, lo, hi))
-                traj.records.append(StepRecord(t, theta, be.from_doubles(loss_lo, loss_hi), phases[c][1]))
+                loss = be.from_doubles(loss_lo, loss_hi) if loss_hi is not None else loss_lo  # an Arb ball
+                traj.records.append(StepRecord(t, theta, loss, phases[c][1]))
         traj.status = COMPLETE
+        if diverged:
+            traj.status, traj.failed_step = DIVERGED, last
+            traj.reason = f"{why} at step {last} at {F64_PREC} bits (float64)"
         return traj
 
     @cached_property
@@ -236,6 +269,7 @@ def run_batch(
     width_limit: float = DEFAULT_WIDTH_LIMIT,
     progress: Callable[[int], None] | None = None,
     kernel: str = "auto",
+    divergence_bound: object = DEFAULT_DIVERGENCE_BOUND,
 ) -> BatchRun:
     """Certified GD in float64 intervals from every exact init (one lane each).
 
@@ -245,6 +279,8 @@ def run_batch(
     shape, loops, or ``"auto"`` (unrolled while small). Raises
     :class:`~verify.arith.fenv.UnsafeFloatEnvironment` when this process's floating-point
     environment breaks the float64 assumptions (the sweep then escalates every lane).
+    ``divergence_bound`` (default ``2**100``, ``None``: no check) stops a lane certified divergent
+    (:meth:`BatchRun.diverged`; :mod:`verify.dynamics.divergence`).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InvalidArgument("steps", steps, "must be a non-negative integer")
@@ -252,6 +288,7 @@ def run_batch(
             not 0 < width_limit < float("inf"):
         raise InvalidArgument("width_limit", width_limit, "must be a positive finite number")
     net, data = problem.network, problem.data
+    bound = check_bound(divergence_bound)
     fenv.require_float64()  # round-to-nearest, subnormals kept, libm within its bound: else refuse
     if data.n > 2**53:  # the loss divides by n in doubles (verify.arith.f64.div_int)
         raise InvalidArgument("data", f"{data.n} points", "must hold at most 2**53 points")
@@ -278,6 +315,7 @@ def run_batch(
     _scatter(F, lay.alive, np.ones((1, L), np.int8), L)
     Xf, Ff, changes = X.reshape(-1), F.reshape(-1), np.zeros(blocks, np.int64)
     exps, logistic, limit, r = X[:, lay.e(0):lay.e(0) + n], net.loss == "logistic", float(width_limit), 0
+    watch = None if bound is None else _Divergence(problem, lay, bound, X.shape, logistic)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
             step_fn = kernels.start if t == 0 else kernels.advance
@@ -292,12 +330,105 @@ def run_batch(
                 _, log.used = kernels.record(t, scheduled, r, logistic, H, X, F, changes, run.fail_step, log.used,
                                              log.lane, log.t, log.pat, log.P, log.L, run.rec_P, run.rec_L)
                 r += int(scheduled)
+            if watch is not None:
+                lanes = watch.might(X, F)
+                if len(lanes):
+                    watch.stop(t, lanes, X, F, run)
             if progress is not None and t % 1024 == 0:
                 progress(t)
             if t % 256 == 255 and not F[:, lay.alive].any():
                 break
     run.status[:] = _gather(F, lay.status, L)[0]
     return run
+
+
+_NONE = np.zeros(0, np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _scan(X, F, e0, n, p, alive, b_down, t_down, flags):  # pragma: no cover - compiled
+    """Flag the running lanes with an exponential above ``b_down`` or a parameter interval end beyond
+    ``t_down`` in magnitude; return how many (one pass over the rows, no temporaries)."""
+    blocks, block = X.shape[0], X.shape[2]
+    count = 0
+    for bk in range(blocks):  # row by row: contiguous lanes, branch-free, vectorizable
+        for lane in range(block):
+            flags[bk, lane] = False
+        for i in range(n):
+            for lane in range(block):
+                flags[bk, lane] |= X[bk, e0 + i, lane] > b_down
+        for q in range(2 * p):
+            for lane in range(block):
+                flags[bk, lane] |= abs(X[bk, q, lane]) > t_down
+        for lane in range(block):
+            flags[bk, lane] &= F[bk, alive, lane] != 0
+            count += flags[bk, lane]
+    return count
+LOSS_PREC = 128  # the divergence check's loss enclosures (Arb, independent of libm)
+
+
+class _Divergence:
+    """The divergence check of :func:`run_batch` after each step ``t`` (state: ``theta_t`` and the
+    exponentials of its forward pass). :meth:`might` is a necessary condition on every lane, in one
+    compiled pass (:func:`_scan`): a certified ``L > B`` needs some exponential ``> B`` (``l(e) <= e`` and
+    the enclosures' lower ends lie below the library's values), and a certified ``|theta_k| > T_k``
+    (``T_k = B + |theta_0[k]|``) needs an interval end beyond ``B`` (rounded down) in magnitude.
+    :meth:`stop` decides on the running lanes (parameters: exact rationals; loss: an Arb ball, see
+    :meth:`loss`) and stops those certified divergent."""
+
+    def __init__(self, problem: Problem, lay: bl.Layout, bound: Fraction, shape: tuple, logistic: bool) -> None:
+        self.bound, self.lay, self.logistic = bound, lay, logistic
+        self.reason, self.names = loss_reason(bound), problem.network.param_names()
+        self.b_down = enclose(bound)[0] * (1 - 2.0**-30)  # below B by far more than libm's error
+        self.bound_arb = _arb(LOSS_PREC).exact(bound)
+        self.t_down = enclose(bound)[0]  # <= B <= every T_k
+        self.flags = np.zeros((shape[0], shape[2]), np.bool_)
+
+    def might(self, X: np.ndarray, F: np.ndarray) -> np.ndarray:
+        """The running lanes (flat indices) that may be certified divergent now."""
+        lay = self.lay
+        count = _scan(X, F, lay.e(0), lay.n, lay.p, lay.alive, self.b_down, self.t_down, self.flags)
+        return np.flatnonzero(self.flags.reshape(-1)) if count else _NONE
+
+    def stop(self, t: int, lanes: np.ndarray, X: np.ndarray, F: np.ndarray, run: BatchRun) -> None:
+        """Stop each of ``lanes`` certified divergent at step ``t`` (exact comparisons)."""
+        lay = self.lay
+        p, n, e0, span0, block = lay.p, lay.n, lay.e(0), lay.span(0), X.shape[2]
+        for k in lanes.tolist():
+            bk, lane = divmod(k, block)
+            lo, hi = X[bk, :p, lane].tolist(), X[bk, p:2 * p, lane].tolist()
+            T = [self.bound + abs(q) for q in run.init(k)]
+            why = next((param_reason(self.names[q], self.bound) for q in range(p)
+                        if Fraction(lo[q]) > T[q] or Fraction(hi[q]) < -T[q]), None)
+            loss = self.loss(X[bk, e0:e0 + n, lane].tolist(), X[bk, span0:span0 + n, lane].tolist())
+            finite = bool(loss.is_finite())
+            if why is None and finite and loss > self.bound_arb:
+                why = self.reason
+            if why is None or not finite:  # an overflowed loss: the record pass or the next step stops it
+                continue
+            run.divergent[k] = (why, t, lo, hi, loss)
+            run.fail_step[k] = t
+            F[bk, lay.alive, lane] = 0
+            F[bk, lay.status, lane] = DIVERGED_CODE
+            X[bk, :2 * p, lane] = 1.0  # parked as the kernels park (verify.dynamics.batch_kernel._park)
+            F[bk, lay.sign0(0, 0):lay.sign0(0, 0) + lay.m * n, lane] = -1
+            F[bk, lay.frozen(0):lay.frozen(0) + lay.m, lane] = 1
+
+    def loss(self, exps: list[float], spans: list[float]) -> object:
+        """``L`` enclosed in an Arb ball (:data:`LOSS_PREC` bits) from the library's ``exp(l_i)`` of the
+        exponent arguments' lower ends and the bounds of their widths: ``exp([l_i, l_i + span_i])`` lies
+        in ``[e_i (1 - r) - a, (e_i (1 + r) + a) exp(span_i)]`` under the library error bound the
+        kernels assume (:func:`verify.arith.f64.widen_exp`: ``r = LIBM_REL``, ``a = LIBM_ABS``)."""
+        be = _arb(LOSS_PREC)
+        with be.working_precision():
+            rel, tiny, zero = arb(LIBM_REL), arb(LIBM_ABS), arb(0)
+            total = zero
+            for e, w in zip(exps, spans, strict=True):
+                lo = (arb(e) * (1 - rel) - tiny).max(zero)
+                hi = (arb(e) * (1 + rel) + tiny) * arb(w).exp()
+                term = lo.union(hi)
+                total += term.log1p() if self.logistic else term
+            return total / len(exps)
 
 
 def _scatter(state: np.ndarray, row: int, values: np.ndarray, L: int) -> None:

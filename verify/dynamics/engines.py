@@ -106,8 +106,8 @@ def certified_gd(
     on the chosen engine, escalated to Arb (``prec`` doubling up to ``max_prec``) when float64
     cannot certify it. The trajectory's ``engine``, ``engine_reason`` and ``escalated`` say what
     happened. A run certified divergent (``divergence_bound``, :mod:`verify.dynamics.divergence`) ends
-    with status ``diverged``; a float64 lane that overflows first is escalated to Arb, which
-    certifies the divergence."""
+    with status ``diverged`` (on the float64 engines too, when their enclosures certify it); a
+    float64 lane that overflows first is escalated to Arb, which certifies the divergence."""
     choice = choose(problem, engine)
     escalated = None
     if choice.engine in (BATCH, MATRIX):
@@ -134,8 +134,9 @@ def _float64_run(problem, theta0, steps, engine, schedule, width_limit, monitor,
         from verify.dynamics.batch import run_batch
 
         batch = run_batch(problem, [theta0] if not isinstance(theta0, np.ndarray) else theta0[None, :], steps,
-                          schedule=schedule, width_limit=width_limit, progress=progress)
-        if batch.completed(0):
+                          schedule=schedule, width_limit=width_limit, progress=progress,
+                          divergence_bound=divergence_bound)
+        if batch.completed(0) or batch.diverged(0):  # certified either way
             return batch.trajectory(0)
         traj = Trajectory(problem, batch.init(0), get_arithmetic("f64").scalar, steps, engine=BATCH_ENGINE,
                           status="inconclusive", reason=batch.escalation_reason(0),

@@ -8,7 +8,9 @@ An inconclusive run keeps what its last (highest-precision) attempt certified:
 records and phases of the steps before ``failed_step``. A diverged run
 (:mod:`verify.dynamics.divergence`) stops at ``failed_step``, the step at which the loss or a
 parameter was certified beyond the divergence bound, and always records its last certified step
-(``failed_step`` when the loss crossed, the step before when a parameter did).
+(``failed_step`` when the loss crossed, the step before when a parameter did; a float64 batch lane,
+whose forward pass at ``failed_step`` was certified before the crossing was seen, keeps
+``failed_step`` in both cases).
 """
 
 from __future__ import annotations

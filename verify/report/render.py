@@ -82,13 +82,23 @@ def engines_phrase(engines: dict[str, Any] | None) -> str:
     return text
 
 
+def diverged_inits(results: list[dict[str, Any]]) -> int:
+    """How many inits' GD runs the outcomes of ``results`` (one part of the report, sharing its runs)
+    tag as certified divergent (:mod:`verify.dynamics.divergence`), admitted by a claim or not."""
+    return len({o["index"] for r in results for o in r.get("outcomes", ())
+                if o["outcome"].get("data", {}).get("gd") == "diverged"})
+
+
 def engine_lines(doc: dict[str, Any]) -> list[str]:
-    """Which engines certified the runs behind each part of the report, one line per part."""
+    """Which engines certified the runs behind each part of the report, one line per part, with how
+    many of those runs were certified divergent (when any were)."""
     lines = []
     for title, key in (("claims", "claims"), ("mutation guard", "mutations")):
         for r in doc.get(key, []):
             if r.get("engines"):
-                lines.append(f"{title} ({r['config']['scheme']}): {engines_phrase(r['engines'])}")
+                diverged = diverged_inits(doc[key])
+                note = f"; GD certified divergent on {diverged} of {r['engines']['inits']} inits" if diverged else ""
+                lines.append(f"{title} ({r['config']['scheme']}): {engines_phrase(r['engines'])}{note}")
                 break
     for part, engines in get_paper(doc["paper"]).engine_lines(doc.get("paper_data", {})):
         lines.append(f"{part}: {engines_phrase(engines)}")

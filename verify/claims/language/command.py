@@ -94,7 +94,7 @@ def run_and_print(claims: dict[str, Claim], expected_refuted: set[str], settings
     typer.echo(f"paper {settings.paper}: {len(results)} claim(s) on {where}, {settings.steps} steps, "
                f"eta = {settings.eta} ({wall:.1f} s)")
     failed = False
-    from verify.cli.common import engines_line, summary_line
+    from verify.cli.common import diverged_phrase, engines_line, summary_line
 
     for r in results:
         expect_refuted = r.claim_id in expected_refuted
@@ -104,7 +104,7 @@ def run_and_print(claims: dict[str, Claim], expected_refuted: set[str], settings
         if covers:
             typer.echo(f"    {covers}")
         if r.engines and init is None:
-            typer.echo(f"    engines: {engines_line(r.engines)}")
+            typer.echo(f"    engines: {engines_line(r.engines)}{diverged_phrase(r.diverged)}")
         cx = r.counterexample
         if cx is not None:
             typer.echo(f"    counterexample: init #{cx.index} theta0 = ({', '.join(cx.theta0)})")
