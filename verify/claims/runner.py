@@ -341,6 +341,8 @@ class ClaimsFold:
         for c, out in zip(acc["claims"], item.outcomes, strict=True):
             status = out.status.value
             c["counts"][status] += 1
+            if out.data.get("gd") == "diverged" and out.status is not Status.NOT_ADMITTED:
+                c["counts"]["diverged"] += 1
             span = out.data.get("covers") if out.status is Status.CERTIFIED else None
             slots = [c["first"].get(status)]  # the slots this outcome may take, each kept by lowest index
             if span:

@@ -124,13 +124,14 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
             out.append((lane, reduce(start + k, spec.engine_run(theta0), lane)))
         return out
     if choice.engine == eng.BATCH:
-        batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit)
+        batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit,
+                             divergence_bound=spec.divergence_bound)
         decided = decide(batch) if decide is not None else [None] * len(batch)
         for k in range(len(batch)):
             if batch.completed(k) and decided[k] is not None:
                 out.append((Lane(start + k, bt.ENGINE, None, choice.reason), decided[k]))
                 continue
-            if batch.completed(k):
+            if batch.completed(k) or batch.diverged(k):  # certified either way
                 lane, traj = Lane(start + k, bt.ENGINE, None, choice.reason), batch.trajectory(k, spec.prec)
             else:
                 lane, traj = Lane(start + k, spec.escalation_backend, batch.escalation_reason(k), choice.reason), \
