@@ -110,7 +110,14 @@ def test_trajectory_writes_a_plot(tmp_path):
     out = tmp_path / "traj.png"
     result = RUNNER.invoke(app, ["trajectory", "--scheme", "pytorch", "--index", "499", "--steps", "500",
                                  "--plot", str(out)])
-    assert result.exit_code == 0 and "1111@0 -> 1001@6" in result.output
+    from proofs.paper_a.problem import paper_a_problem
+    from verify.dynamics.gd import run_gd
+    from verify.init.schemes import sample_init
+
+    problem = paper_a_problem()
+    run = run_gd(problem, sample_init(problem.network, "pytorch", 0, 499), 500)
+    assert result.exit_code == 0
+    assert "phases: " + " -> ".join(f"{p}@{t}" for t, p in run.phases) in result.output  # the engine's own path
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
