@@ -1,0 +1,52 @@
+"""Paper A's figures under step sizes that make GD diverge: ``verify run`` finishes (a verdict, never
+the crash code 3), publishes a complete report, and names each figure it could not draw with the
+reason, in both the Markdown and the HTML, in place of the figure."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from proofs.paper_a.certificate import ScalarBand
+from tests.conftest import verify_cli
+from verify.arith import Enclosure, get_backend
+from verify.errors import UndecidableError
+from verify.report.render import figure_notes
+
+SMALL = ["--inits", "3", "--steps", "20", "--set", "fig3_inits=3", "--set", "rate_steps=20", "--workers", "1",
+         "-q", "--no-store"]
+ALWAYS = {"results.json", "timings.json", "provenance.json", "index.md", "index.html", "dependencies.png",
+          "dependencies.svg", "figure1.png", "figure2.png", "figure3.png"}
+
+
+# 1e400: the band's constant e^(eta/sigma) is infinite; 1e35: nothing to put on the log axis (each ~15 s)
+@pytest.mark.parametrize("eta", ["1e400", pytest.param("1e35", marks=pytest.mark.slow)])
+def test_divergent_eta_finishes_with_a_note_for_the_rate_figure(tmp_path, eta):
+    result = verify_cli("run", "--paper", "a", "--eta", eta, "--out", str(tmp_path), *SMALL, timeout=300)
+    assert result.returncode in (0, 1), (result.returncode, result.stderr)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    folder = tmp_path / "paper_a"
+    files = {p.name for p in folder.iterdir()}
+    assert ALWAYS <= files and "rate.png" not in files, files
+    doc = json.loads((folder / "results.json").read_text())
+    assert doc["claims"] and all(c["verdict"] in {"certified", "refuted", "inconclusive", "not-admitted"}
+                                 for c in doc["claims"])
+    assert [f["stem"] for f in doc["figures"]] == ["dependencies", "figure1", "figure2", "figure3"]
+    (note,) = figure_notes(doc)
+    assert note.startswith("figure Rate: margin deficit x ln t not drawn: He init #") and "diverged" in note
+    assert f"- {note}" in (folder / "index.md").read_text()
+    assert "not drawn: He init #" in (folder / "index.html").read_text()
+
+
+def test_a_band_whose_constant_overflows_is_undecidable_not_a_crash():
+    be = get_backend("arb", 128)
+    with pytest.raises(UndecidableError, match="not finite"):
+        ScalarBand.of(Enclosure.of(be, Fraction(0)), Fraction(10) ** 400, 0)
+
+
+def test_no_notes_when_every_figure_is_drawn():
+    assert figure_notes({"paper_data": {}}) == [] and figure_notes({}) == []
+    doc = {"paper_data": {"figures_not_drawn": [{"title": "Rate", "reason": "no finite point"}]}}
+    assert figure_notes(doc) == ["figure Rate not drawn: no finite point"]
