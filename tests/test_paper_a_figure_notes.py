@@ -50,3 +50,11 @@ def test_no_notes_when_every_figure_is_drawn():
     assert figure_notes({"paper_data": {}}) == [] and figure_notes({}) == []
     doc = {"paper_data": {"figures_not_drawn": [{"title": "Rate", "reason": "no finite point"}]}}
     assert figure_notes(doc) == ["figure Rate not drawn: no finite point"]
+
+
+def test_plot_values_past_the_float_range_are_infinite_not_a_crash():
+    from proofs.paper_a.figures import plot_float
+
+    huge = Fraction(10) ** 400
+    assert plot_float(huge) == float("inf") and plot_float(-huge) == float("-inf")
+    assert plot_float(Fraction(1, 4)) == 0.25

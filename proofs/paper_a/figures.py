@@ -32,6 +32,15 @@ SIGMA2 = {"he": Fraction(2), "xavier": Fraction(2, 3)}  # fan_in = 1, fan_out = 
 PAPER_CONVERGED, PAPER_TOTAL = 2368, 10_000
 
 
+def plot_float(q: Any) -> float:
+    """``q`` (a Fraction or a float-convertible number) as a float for plotting: +-inf past the float
+    range (``float(Fraction)`` raises there), so :func:`_finite` drops it instead of the figure crashing."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
 def convergence_row(index: int, run: Trajectory, lane: Lane) -> dict[str, Any]:
     """One init of the Figure-3 sweep: its certified phase path, whether ``L < 1/2`` is certified at
     the end, and ``min{|b2 - b1|, |w1(0) + w2(0)|/2}`` (a plot value, from the enclosure's centre)."""
@@ -41,7 +50,7 @@ def convergence_row(index: int, run: Trajectory, lane: Lane) -> dict[str, Any]:
         be, final, theta0 = run.backend, run.final, run.theta0
         row["converged"] = be.upper(final.loss) < Fraction(1, 2)
         th = run.enclosures(final)
-        num = abs(float((th["b2"] - th["b1"]).mid))
+        num = abs(plot_float((th["b2"] - th["b1"]).mid))
         limit = abs(float(theta0[0] + theta0[2])) / 2
         row["fig3"] = min(num, limit)
         row["limit"] = limit
@@ -249,8 +258,8 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
             th = run.enclosures(rec)
             gamma = robustness_margin(problem, list(th.values()))
             ts.append(float(rec.t))
-            deficit.append(float((1 - gamma).mid) * math.log(rec.t))
-            xstar.append(float(boundary(th).mid) * math.log(rec.t))
+            deficit.append(plot_float((1 - gamma).mid) * math.log(rec.t))
+            xstar.append(plot_float(boundary(th).mid) * math.log(rec.t))
         points = _finite(ts, deficit, xstar)
         how = ""
         if not run.certified:
@@ -270,8 +279,8 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
         far = [round(10 ** (k / 2)) for k in range(2 * int(math.log10(steps)) + 1, 25)]
         try:
             cert = certificate(run)
-            band = _finite([float(t) for t in far], [float(cert.deficit(t).lower) * math.log(t) for t in far],
-                           [float(cert.deficit(t).upper) * math.log(t) for t in far])
+            band = _finite([float(t) for t in far], [plot_float(cert.deficit(t).lower) * math.log(t) for t in far],
+                           [plot_float(cert.deficit(t).upper) * math.log(t) for t in far])
         except (NotInF, UndecidableError):  # e.g. eta = 1e6: the band's constants are beyond enclosure; no band
             band = []
         if band:
