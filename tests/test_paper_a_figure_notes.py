@@ -38,6 +38,9 @@ def test_divergent_eta_finishes_with_a_note_for_the_rate_figure(tmp_path, eta):
     assert note.startswith("figure Rate: margin deficit x ln t not drawn: He init #") and "diverged" in note
     assert f"- {note}" in (folder / "index.md").read_text()
     assert "not drawn: He init #" in (folder / "index.html").read_text()
+    again = verify_cli("report", str(folder), "--out", str(tmp_path / "again"), timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"- {note}" in (tmp_path / "again" / "index.md").read_text()  # re-rendered from results.json
 
 
 def test_a_band_whose_constant_overflows_is_undecidable_not_a_crash():
