@@ -61,3 +61,23 @@ def test_plot_values_past_the_float_range_are_infinite_not_a_crash():
     huge = Fraction(10) ** 400
     assert plot_float(huge) == float("inf") and plot_float(-huge) == float("-inf")
     assert plot_float(Fraction(1, 4)) == 0.25
+
+
+def test_rate_figure_draws_the_run_that_completes_and_names_the_divergent_one(monkeypatch):
+    import verify.dynamics.gd as gd
+    from proofs.paper_a.figures import rate_figure
+    from verify.settings import CheckSettings
+
+    real, calls = gd.run_gd, []
+    divergent = CheckSettings(paper="a", eta=Fraction(10) ** 400, steps=20).problem()
+
+    def first_run_diverges(problem, theta0, steps, **kwargs):
+        calls.append(theta0)
+        return real(divergent if len(calls) == 1 else problem, theta0, steps, **kwargs)
+
+    monkeypatch.setattr(gd, "run_gd", first_run_diverges)
+    fig = rate_figure(CheckSettings(paper="a", steps=20), 200)
+    assert len(calls) == 2
+    left, right = fig.axes
+    assert [line.get_label() for line in right.lines] == ["He init #22"]
+    assert any(t.get_text().startswith("not drawn: He init #0: GD diverged at step") for t in fig.texts)
