@@ -228,8 +228,8 @@ def _finite(*columns: list[float]) -> list[tuple[float, ...]]:
 def rate_figure(settings: CheckSettings, steps: int = 100_000):
     """(gamma* - gamma) ln t and x* ln t on a log axis: certified enclosures up to ``steps``, then
     the closed-form certificate band (proofs.paper_a.certificate) up to 10^12. A run that GD does not
-    complete (certified divergent, or inconclusive) is drawn up to its last certified step and gets no
-    band; :class:`FigureNotDrawn` when no run has a finite point after step 0 to draw."""
+    complete (certified divergent, or inconclusive) is drawn up to its last certified step (a divergent
+    one without a band); :class:`FigureNotDrawn` when no run has a finite point after step 0 to draw."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -268,13 +268,13 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
             skipped.append(f"{label}: {how + ', ' if how else ''}no finite certified point after step 0")
             continue
         if how:
-            label += f" ({how}; drawn to its last certified step, no band)"
+            label += f" ({how}; drawn to its last certified step{', no band' if run.diverged else ''})"
         drawn += 1
         t_pts, d_pts, x_pts = zip(*points, strict=True)
         (line,) = axes[0].plot(t_pts, d_pts, label=f"{label} (iterated enclosures)")
         axes[1].plot(t_pts, x_pts, label=label)
         axes[0].axhline(float(abs(theta0[0] + theta0[2])) / 2, ls=":", color="grey")
-        if not run.certified:
+        if run.diverged:  # certified divergent: no band of an F-state that GD leaves
             continue
         far = [round(10 ** (k / 2)) for k in range(2 * int(math.log10(steps)) + 1, 25)]
         try:
