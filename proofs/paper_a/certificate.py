@@ -270,10 +270,15 @@ class ScalarBand:
         be = x_T.backend
         with be.working_precision():
             sigma = x_T.exp()
+            if not be.is_finite(sigma.value):
+                raise UndecidableError(f"e^x_T = {sigma!r} is not finite at the working precision")
             s_lo, s_hi = sigma.lower, sigma.upper
             if not s_lo > 0:
                 raise UndecidableError(f"e^x_T enclosure {sigma!r} does not exclude 0")
-            E_hi = (Enclosure.of(be, eta / s_lo)).exp().upper
+            E = Enclosure.of(be, eta / s_lo).exp()
+            if not be.is_finite(E.value):  # e.g. eta = 1e400: e^(eta/sigma_lo) is past any exponent range
+                raise UndecidableError(f"e^(eta/sigma_lo) = {E!r} is not finite at the working precision")
+            E_hi = E.upper
         R = eta * E_hi / 2
         return cls(T, eta, x_T, s_lo, s_hi, s_lo - eta * T, s_hi - eta * T + R * eta / s_lo, R)
 

@@ -15,6 +15,7 @@ Every number stored is deterministic for a given seed: no wall times.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from fractions import Fraction
@@ -23,11 +24,21 @@ from typing import Any
 from verify.dynamics.sweep import Lane
 from verify.dynamics.trajectory import Trajectory
 from verify.papers import Figure, PaperRun, RunContext, Section
+from verify.report.render import FIGURES_NOT_DRAWN
 from verify.settings import CheckSettings
 
 FIG3_SCHEMES = ("he", "xavier", "pytorch")
 SIGMA2 = {"he": Fraction(2), "xavier": Fraction(2, 3)}  # fan_in = 1, fan_out = 2
 PAPER_CONVERGED, PAPER_TOTAL = 2368, 10_000
+
+
+def plot_float(q: Any) -> float:
+    """``q`` (a Fraction or a float-convertible number) as a float for plotting: +-inf past the float
+    range (``float(Fraction)`` raises there), so :func:`_finite` drops it instead of the figure crashing."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
 
 
 def convergence_row(index: int, run: Trajectory, lane: Lane) -> dict[str, Any]:
@@ -39,7 +50,7 @@ def convergence_row(index: int, run: Trajectory, lane: Lane) -> dict[str, Any]:
         be, final, theta0 = run.backend, run.final, run.theta0
         row["converged"] = be.upper(final.loss) < Fraction(1, 2)
         th = run.enclosures(final)
-        num = abs(float((th["b2"] - th["b1"]).mid))
+        num = abs(plot_float((th["b2"] - th["b1"]).mid))
         limit = abs(float(theta0[0] + theta0[2])) / 2
         row["fig3"] = min(num, limit)
         row["limit"] = limit
@@ -120,7 +131,7 @@ def figure3(sweeps: dict[str, list[dict[str, Any]]], summaries: dict[str, dict[s
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.4), squeeze=False)
     for ax, (scheme, rows) in zip(axes[0], sweeps.items(), strict=True):
         s = summaries[scheme]
-        values = np.array([r["fig3"] for r in rows if r.get("converged")])
+        values = np.array([v for r in rows if r.get("converged") and math.isfinite(v := r["fig3"])])
         if len(values):
             counts, bins, _ = ax.hist(values, bins=40, color="#8ab", label="certified runs")
             if scheme in SIGMA2:
@@ -128,6 +139,10 @@ def figure3(sweeps: dict[str, list[dict[str, Any]]], summaries: dict[str, dict[s
                 ax.plot(xs, f_scaled := fb_callable(SIGMA2[scheme])(xs) * len(values) * (bins[1] - bins[0]),
                         color="red", label=r"$f_B$ (scaled)")
                 del f_scaled
+            ax.legend(fontsize=7, loc="center right")
+        else:
+            ax.text(0.5, 0.5, "no certified converged run with a finite value: no histogram", ha="center",
+                    va="center", fontsize=8, transform=ax.transAxes)
         lo, hi = s["wilson95"] or (0, 0)
         text = f"converged {s['converged']}/{s['inits']}\n95% Wilson [{lo:.4f}, {hi:.4f}]\npaper 2368/10000"
         if "ks_pvalue" in s:
@@ -135,7 +150,6 @@ def figure3(sweeps: dict[str, list[dict[str, Any]]], summaries: dict[str, dict[s
         ax.text(0.97, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=7)
         ax.set_title(f"Figure 3 — {scheme}", fontsize=9)
         ax.set_xlabel(r"min{|b2 - b1|, |w1(0)+w2(0)|/2}", fontsize=8)
-        ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     return fig
 
@@ -201,17 +215,27 @@ def figure2(summaries: dict[str, dict[str, Any]]):
     return fig
 
 
+class FigureNotDrawn(Exception):
+    """The data cannot draw this figure (no finite values, only divergent runs, nothing positive to put
+    on a log axis); the message is the reason the report gives in place of the figure."""
+
+
+def _finite(*columns: list[float]) -> list[tuple[float, ...]]:
+    """The rows of ``columns`` whose every entry is a finite float (plot values only)."""
+    return [row for row in zip(*columns, strict=True) if all(math.isfinite(v) for v in row)]
+
+
 def rate_figure(settings: CheckSettings, steps: int = 100_000):
     """(gamma* - gamma) ln t and x* ln t on a log axis: certified enclosures up to ``steps``, then
-    the closed-form certificate band (proofs.paper_a.certificate) up to 10^12."""
-    import math
-
+    the closed-form certificate band (proofs.paper_a.certificate) up to 10^12. A run that GD does not
+    complete (certified divergent, or inconclusive) is drawn up to its last certified step (a divergent
+    one without a band); :class:`FigureNotDrawn` when no run has a finite point after step 0 to draw."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from proofs.paper_a.certificate import certificate
+    from proofs.paper_a.certificate import NotInF, certificate
     from proofs.paper_a.geometry import boundary, robustness_margin
     from verify.dynamics.gd import run_gd
     from verify.dynamics.schedule import RecordSchedule
@@ -219,41 +243,63 @@ def rate_figure(settings: CheckSettings, steps: int = 100_000):
     from verify.init.schemes import sample_inits
 
     problem = settings.problem()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     inits = sample_inits(problem.network, "he", settings.seed, 64)
     in_f = [k for k, th in enumerate(inits) if th[0] > 0 > th[2]]
+    if not in_f:
+        raise FigureNotDrawn("none of the seed's first 64 He inits starts in F")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    drawn, skipped = 0, []
     for index in in_f[:2]:  # the seed's first two He inits that start (hence stay) in F
         theta0 = inits[index]
         run = run_gd(problem, theta0, steps, prec=settings.prec, schedule=RecordSchedule(per_decade=12))
+        label = f"He init #{index}"
         ts, deficit, xstar = [], [], []
         for rec in run.records[1:]:
             th = run.enclosures(rec)
             gamma = robustness_margin(problem, list(th.values()))
-            ts.append(rec.t)
-            deficit.append(float((1 - gamma).mid) * math.log(rec.t))
-            xstar.append(float(boundary(th).mid) * math.log(rec.t))
-        label = f"He init #{index}"
-        axes[0].plot(ts, deficit, label=f"{label} (iterated enclosures)")
-        axes[1].plot(ts, xstar, label=label)
+            ts.append(float(rec.t))
+            deficit.append(plot_float((1 - gamma).mid) * math.log(rec.t))
+            xstar.append(plot_float(boundary(th).mid) * math.log(rec.t))
+        points = _finite(ts, deficit, xstar)
+        how = ""
+        if not run.certified:
+            how = f"GD {run.status}" + (f" at step {run.failed_step}" if run.failed_step is not None else "")
+        if not points:
+            skipped.append(f"{label}: {how + ', ' if how else ''}no finite certified point after step 0")
+            continue
+        if how:
+            label += f" ({how}; drawn to its last certified step{', no band' if run.diverged else ''})"
+        drawn += 1
+        t_pts, d_pts, x_pts = zip(*points, strict=True)
+        (line,) = axes[0].plot(t_pts, d_pts, label=f"{label} (iterated enclosures)")
+        axes[1].plot(t_pts, x_pts, label=label)
+        axes[0].axhline(float(abs(theta0[0] + theta0[2])) / 2, ls=":", color="grey")
+        if run.diverged:  # certified divergent: no band of an F-state that GD leaves
+            continue
         far = [round(10 ** (k / 2)) for k in range(2 * int(math.log10(steps)) + 1, 25)]
         try:
             cert = certificate(run)
-            lo = [float(cert.deficit(t).lower) * math.log(t) for t in far]
-            hi = [float(cert.deficit(t).upper) * math.log(t) for t in far]
-        except UndecidableError:  # e.g. eta = 1e6: the band's constants are beyond enclosure; no band drawn
-            lo = hi = None
-        if hi is not None:
-            axes[0].fill_between(far, lo, hi, alpha=0.3)
-            axes[0].plot(far, hi, "o", ms=3, color=axes[0].lines[-1].get_color(),
+            band = _finite([float(t) for t in far], [plot_float(cert.deficit(t).lower) * math.log(t) for t in far],
+                           [plot_float(cert.deficit(t).upper) * math.log(t) for t in far])
+        except (NotInF, UndecidableError):  # e.g. eta = 1e6: the band's constants are beyond enclosure; no band
+            band = []
+        if band:
+            far_t, lo, hi = zip(*band, strict=True)
+            axes[0].fill_between(far_t, lo, hi, alpha=0.3)
+            axes[0].plot(far_t, hi, "o", ms=3, color=line.get_color(),
                          label=f"{label} closed-form certificate (band thinner than the markers)")
-        axes[0].axhline(float(abs(theta0[0] + theta0[2])) / 2, ls=":", color="grey")
+    if not drawn:
+        plt.close(fig)
+        raise FigureNotDrawn("; ".join(skipped))
     axes[0].set_title(r"$(\gamma^\star - \gamma(\theta_t)) \ln t$ (dotted: $|w_1(0)+w_2(0)|/2$)", fontsize=9)
     axes[1].set_title(r"$x^\star(t) \ln t$; the margin drops from 1 at t = 0, then recovers like $1/\ln t$",
                       fontsize=9)
     for ax in axes:
-        ax.set_xscale("log")
+        ax.set_xscale("log")  # every drawn t is >= 1
         ax.set_xlabel("t")
         ax.legend(fontsize=7)
+    if skipped:
+        fig.text(0.5, 0.01, "not drawn: " + "; ".join(skipped), ha="center", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -289,6 +335,15 @@ def figure_limit_network() -> Any:
     return fig
 
 
+def _add_figure(out: PaperRun, title: str, stem: str, draw: Callable[[], Any]) -> None:
+    """Append the figure ``draw()`` makes to ``out``, or, when the data cannot draw it, the reason
+    under ``paper_data["figures_not_drawn"]`` (the report prints "figure <title> not drawn: <reason>")."""
+    try:
+        out.figures.append(Figure(title, stem, draw()))
+    except FigureNotDrawn as e:
+        out.data.setdefault(FIGURES_NOT_DRAWN, []).append({"title": title, "reason": str(e)})
+
+
 def run_figures(settings: CheckSettings, ctx: RunContext) -> PaperRun:
     """Figures 1-3 and the rate plot for ``verify run``, with the Figure-3 sweep summaries as data."""
     import time
@@ -303,12 +358,12 @@ def run_figures(settings: CheckSettings, ctx: RunContext) -> PaperRun:
             sweeps[scheme], engines = convergence_sweep(settings, scheme, opts.fig3_inits, ctx.workers,
                                                         progress=ctx.bar(f"Figure 3 ({scheme})", opts.fig3_inits))
             summaries[scheme] = sweep_summary(scheme, sweeps[scheme], engines)
-        out.figures += [Figure("Figure 2: phase transitions", "figure2", figure2(summaries)),
-                        Figure("Figure 3: numerator lower bound vs f_B", "figure3", figure3(sweeps, summaries))]
+        _add_figure(out, "Figure 2: phase transitions", "figure2", lambda: figure2(summaries))
+        _add_figure(out, "Figure 3: numerator lower bound vs f_B", "figure3", lambda: figure3(sweeps, summaries))
         out.timings["figure3_seconds"] = time.perf_counter() - t0
     if opts.rate_steps:
         t0 = time.perf_counter()
-        out.figures.append(Figure("Rate: margin deficit x ln t", "rate", rate_figure(settings, opts.rate_steps)))
+        _add_figure(out, "Rate: margin deficit x ln t", "rate", lambda: rate_figure(settings, opts.rate_steps))
         out.timings["rate_seconds"] = time.perf_counter() - t0
     out.data["figure3"] = {"inits_per_scheme": opts.fig3_inits, "schemes": summaries}
     return out

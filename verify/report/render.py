@@ -105,6 +105,15 @@ def engine_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+FIGURES_NOT_DRAWN = "figures_not_drawn"  # paper_data key: [{"title": ..., "reason": ...}] a paper could not draw
+
+
+def figure_notes(doc: dict[str, Any]) -> list[str]:
+    """One line per figure the paper could not draw from its data (``paper_data["figures_not_drawn"]``)."""
+    return [f"figure {n['title']} not drawn: {n['reason']}"
+            for n in doc.get("paper_data", {}).get(FIGURES_NOT_DRAWN, [])]
+
+
 HEADER = ["claim", "verdict", "statement", *STATUSES, "precision", "hypotheses", "source", "counterexample"]
 
 
@@ -137,6 +146,7 @@ def render_markdown(doc: dict[str, Any], timings: dict[str, Any], provenance: di
     if engines:
         lines += ["## Engines", "", ENGINES_NOTE, ""] + [f"- {line}" for line in engines] + [""]
     lines += ["## Figures", ""] + [f"![{title}]({stem}.png)" for title, stem in figure_stems]
+    lines += [f"- {note}" for note in figure_notes(doc)]
     lines += ["", "## Reproducibility", "", "```json",
               json.dumps({**provenance, "settings": settings, "wall_times": timings}, indent=2, sort_keys=True),
               "```", ""]
@@ -190,6 +200,8 @@ def render_html(doc: dict[str, Any], timings: dict[str, Any], provenance: dict[s
     engines_html = f"<h2>Engines</h2><p>{html.escape(ENGINES_NOTE)}</p><ul>{engines}</ul>" if engines else ""
     figs = "".join(f"<figure><h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' "
                    f"src='data:image/png;base64,{b64}'></figure>" for name, b64 in figures)
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in figure_notes(doc))
+    figs += f"<ul id='figure-notes'>{notes}</ul>" if notes else ""
     prov = html.escape(json.dumps({**provenance, "settings": settings, "wall_times": timings}, indent=2,
                                   sort_keys=True))
     return f"""<!doctype html>
