@@ -109,6 +109,17 @@ def test_inner_linear_is_inside_the_exact_image(terms):
         assert (lo[0] == hi[0]) == (exact_lo == Fraction(float(exact_lo)))
 
 
+@given(st.lists(st.tuples(st.sampled_from((1, -1)), doubles, doubles), min_size=1, max_size=4))
+def test_outer_linear_holds_the_exact_image(terms):
+    parts = [(c, _interval(a, b)) for c, a, b in terms]
+    lo, hi = ln.outer_linear([(c, (np.array([a]), np.array([b]))) for c, (a, b) in parts])
+    exact_lo = sum((Fraction(a) if c == 1 else -Fraction(b) for c, (a, b) in parts), Fraction(0))
+    exact_hi = sum((Fraction(b) if c == 1 else -Fraction(a) for c, (a, b) in parts), Fraction(0))
+    assert Fraction(lo[0]) <= exact_lo and exact_hi <= Fraction(hi[0])
+    if exact_lo == exact_hi == Fraction(float(exact_lo)) and len(parts) == 2:
+        assert lo[0] == hi[0]  # a sum of two doubles that is a double stays a point
+
+
 @given(doubles, doubles, small_rationals())
 def test_widened_intervals_hold_the_arb_balls_and_decide_like_them(a, b, q):
     lo, hi = _interval(a, b)

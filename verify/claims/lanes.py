@@ -190,44 +190,35 @@ def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return s, (a - (s - bb)) + (b - bb)
 
 
-def inner_linear(terms: Sequence[tuple[int, Interval]]) -> Interval:
-    """``sum c * a`` for coefficients ``c`` in {+1, -1}, inner mode: a subset of the exact image.
-    Each partial sum's bound moves one step inward only when the addition was inexact (its exact
-    error, from TwoSum, points outward), so a sum of exact doubles stays a point."""
+def _linear(terms: Sequence[tuple[int, Interval]], inner: bool) -> Interval:
     lo = hi = None
     for c, (a_lo, a_hi) in terms:
         if c not in (1, -1):
-            raise ValueError("inner_linear takes coefficients +1 and -1 only")
+            raise ValueError("linear combinations of intervals take coefficients +1 and -1 only")
         t_lo, t_hi = (a_lo, a_hi) if c == 1 else (-a_hi, -a_lo)
         if lo is None:
             lo, hi = t_lo, t_hi
             continue
-        s, e = _two_sum(lo, t_lo)
-        lo = np.where(e > 0, _up(s), s)  # exact lower bound s + e: above s when e > 0
+        s, e = _two_sum(lo, t_lo)  # the exact lower end is s + e
+        lo = np.where(e > 0, _up(s), s) if inner else np.where(e < 0, _down(s), s)
         s, e = _two_sum(hi, t_hi)
-        hi = np.where(e < 0, _down(s), s)
+        hi = np.where(e < 0, _down(s), s) if inner else np.where(e > 0, _up(s), s)
     assert lo is not None and hi is not None
     return lo, hi
+
+
+def inner_linear(terms: Sequence[tuple[int, Interval]]) -> Interval:
+    """``sum c * a`` for coefficients ``c`` in {+1, -1}, inner mode: a subset of the exact image.
+    Each partial sum's bound moves one step inward only when the addition was inexact (its exact
+    error, from TwoSum, points outward), so a sum of exact doubles stays a point."""
+    return _linear(terms, inner=True)
 
 
 def outer_linear(terms: Sequence[tuple[int, Interval]]) -> Interval:
     """``sum c * a`` for coefficients ``c`` in {+1, -1}, outer mode on the exact image: each partial
     sum's bound moves one step outward only when the addition was inexact (TwoSum), so a sum of
     exact doubles that is itself a double stays a point."""
-    lo = hi = None
-    for c, (a_lo, a_hi) in terms:
-        if c not in (1, -1):
-            raise ValueError("outer_linear takes coefficients +1 and -1 only")
-        t_lo, t_hi = (a_lo, a_hi) if c == 1 else (-a_hi, -a_lo)
-        if lo is None:
-            lo, hi = t_lo, t_hi
-            continue
-        s, e = _two_sum(lo, t_lo)
-        lo = np.where(e < 0, _down(s), s)
-        s, e = _two_sum(hi, t_hi)
-        hi = np.where(e > 0, _up(s), s)
-    assert lo is not None and hi is not None
-    return lo, hi
+    return _linear(terms, inner=False)
 
 
 def inner_overlaps(a: Interval, b: Interval) -> np.ndarray:
