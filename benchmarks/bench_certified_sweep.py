@@ -15,14 +15,16 @@ Prints, in one run (medians of ``--repeats``):
 
     python benchmarks/bench_certified_sweep.py --inits 2000 --steps 500 --memory-inits 20000
 
-Measured on the shared 2-core machine (load average about 4 from other jobs), 2 workers:
-1,000 inits x 500 steps, f-invariance: numpy 0.15 s, certified 12.6 s: 0.012x (far from the
-0.8x goal). One process on 300 lanes: run_batch 3 %, building Arb trajectories 42 %, the claim
-checker 55 %: the goal needs claims decided on the float64 lanes without building trajectories,
-which is not done. dask LocalCluster(2), start and close included: 46.8 s, 3.7x the pool.
-Peak RSS of ``verify check`` (driver + 2 workers): 584 MiB at 2,000 inits, 725 MiB at 20,000
-(x 200 steps; chunks stop growing at 2,048 lanes, and only summaries are kept, so the plateau
-holds for 10**6); 10**6 x 2,000 was not run: 20,000 x 200 took 145 s, so about 20 h here.
+Measured on the shared 2-core machine (load average about 3 from a test run beside it), 2 workers,
+10,000 inits x 1,000 steps, f-invariance: numpy 0.73 s, certified 1.50 s: **0.49x** (the goal is 0.8x;
+before the lane checkers 0.012x at 1,000 x 500). One process on a chunk of 2,048 lanes: run_batch 78 %,
+the lane checkers 21 %, sampling 0.4 %, no lane left to trajectories. So the remaining gap is the
+float64 interval kernel itself (about 130-160 ns per lane-step against plain numpy's 70): even with the
+claims free, the sweep would reach about 0.6x. dask LocalCluster(2), start and close included: 12.6 s,
+8.4x the pool (its start-up dominates a sweep this small). Peak RSS of ``verify check``: 590 MiB at
+20,000 x 200; ``verify check f-invariance --inits 1000000 --steps 2000 --no-store --workers 2``: exit 0,
+428 s wall with the machine's load average near 9, peak RSS of the process tree 654 MiB (250,539
+certified, 749,461 not admitted, every lane on batch-f64).
 """
 
 from __future__ import annotations
