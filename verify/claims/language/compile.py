@@ -51,6 +51,12 @@ class ExactOps:
     def const(self, q: Fraction) -> Fraction:
         return q
 
+    def mul(self, *xs: Fraction) -> Fraction:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
     def pow(self, x: Fraction, n: int) -> Fraction:
         return x**n
 
@@ -98,6 +104,11 @@ class ExactOps:
         return str(x)
 
 
+def _wide(x: arb) -> bool:
+    """A ball whose radius is not small against its midpoint (Arb's product is loose on it)."""
+    return bool(x.rad() * 64 > abs(x.mid()))
+
+
 @dataclass
 class EnclosureOps:
     """Rigorous arithmetic on a backend's native enclosures (see the module invariant).
@@ -123,6 +134,23 @@ class EnclosureOps:
             return self.backend.exact(Fraction(value))
         return getattr(value, "value", value)  # an Enclosure wrapper, or already native
 
+    def mul(self, *xs: Any) -> Any:
+        """The product, left to right. Arb's ball product ``m1 m2 +- (|m1| r2 + |m2| r1 + r1 r2)`` is loose
+        for wide balls: ``[0, 1] * [0, 4]`` is ``[-2, 4]``, so ``x**2 y**2 + 1`` could contain 0. Wide
+        Arb balls are multiplied by their endpoints too (the hull of the four corner products), and
+        the two enclosures intersected."""
+        out = xs[0]
+        for x in xs[1:]:
+            p = out * x
+            if isinstance(p, arb) and isinstance(out, arb) and isinstance(x, arb) and _wide(out) and _wide(x):
+                a, b = (out.lower(), out.upper()), (x.lower(), x.upper())
+                corners = [u * v for u in a for v in b]
+                hull = corners[0].union(corners[1]).union(corners[2]).union(corners[3])
+                if hull.is_finite() and p.is_finite():
+                    p = p.intersection(hull)
+            out = p
+        return out
+
     def pow(self, x: Any, n: int) -> Any:
         """``x**n`` by repeated multiplication (Arb's own ``**`` is NaN on a ball centred at 0). An even
         power is a power of ``|x|`` kept nonnegative (``x**2`` over ``[-1, 1]`` is ``[0, 1]``, not
@@ -138,11 +166,11 @@ class EnclosureOps:
         out, base, k = None, a, n - (n % 2)
         while k:  # a**k by squaring, each product of nonnegative enclosures clamped at 0
             if k & 1:
-                out = base if out is None else be.relu(out * base)
+                out = base if out is None else be.relu(self.mul(out, base))
             k >>= 1
             if k:
-                base = be.relu(base * base)
-        return out if n % 2 == 0 else x * out
+                base = be.relu(self.mul(base, base))
+        return out if n % 2 == 0 else self.mul(x, out)
 
     def rpow(self, x: Any, p: int, q: int) -> Any:
         if (p, q) == (1, 2):
@@ -334,8 +362,9 @@ class _Gen:
             else:
                 num.append(self.code(a))
         num = [n for n in num if n is not None]
-        top = "(" + " * ".join(num) + ")" if num else self.const(Fraction(1))
-        return f"({top} / ({' * '.join(den)}))" if den else top
+        top = (num[0] if len(num) == 1 else "F.mul(" + ", ".join(num) + ")") if num else self.const(Fraction(1))
+        bottom = den[0] if len(den) == 1 else "F.mul(" + ", ".join(den) + ")"
+        return f"({top} / ({bottom}))" if den else top
 
     def _pow(self, base: sp.Expr, ex: sp.Expr) -> str:
         b = self.code(base)
