@@ -16,6 +16,7 @@ import numpy as np
 
 from proofs.paper_a import checks as ck
 from proofs.paper_a import derivations as der
+from verify.arith.f64 import enclose
 from verify.claims import lanes as ln
 from verify.claims.result import Outcome
 
@@ -169,7 +170,7 @@ def convergence_basin_lanes(view: ln.LaneView) -> LaneOutcomes:
     out: LaneOutcomes = [None] * len(view)
     loss = (view.loss_lo, view.loss_hi)
     small = ln.below(ln.widen(loss), ck.HALF)
-    not_small = loss[1] >= ln.enclose(ck.HALF)[1]  # the Arb ball reaches at least as high: never certified < 1/2
+    not_small = loss[1] >= enclose(ck.HALF)[1]  # the Arb ball reaches at least as high: never certified < 1/2
     first_small = view.first(small)
     first_unsure = view.first(~small & ~not_small)
     frozen = ck.frozen_while_inactive()

@@ -124,7 +124,7 @@ class LaneView:
 
     def last_step(self, k: int) -> int:
         """The last recorded step of lane ``k`` (``Trajectory.steps_done`` for a completed lane)."""
-        return int(self.run.rec_steps[-1]) if len(self.run.rec_steps) else int(self.t[self.row_start[k + 1] - 1])
+        return int(self.run.rec_steps[-1])  # the schedule always keeps the horizon
 
     # -- per-lane reductions over rows ------------------------------------------------------------
     def every(self, mask: np.ndarray) -> np.ndarray:
@@ -226,12 +226,6 @@ def inner_overlaps(a: Interval, b: Interval) -> np.ndarray:
     ok = (a[0] <= a[1]) & (b[0] <= b[1]) & np.isfinite(a[0]) & np.isfinite(a[1]) & np.isfinite(b[0]) \
         & np.isfinite(b[1])
     return ok & (np.maximum(a[0], b[0]) <= np.minimum(a[1], b[1]))
-
-
-def inner_contains(a: Interval, q: Sequence[Fraction]) -> np.ndarray:
-    """Whether the inner interval ``a`` (row-wise) contains the exact point ``q[r]``."""
-    qe = np.array([enclose(v) for v in q], dtype=float).reshape(-1, 2)
-    return (a[0] <= qe[:, 0]) & (qe[:, 1] <= a[1]) & np.isfinite(a[0]) & np.isfinite(a[1])
 
 
 def below(a: Interval, q: Fraction) -> np.ndarray:
