@@ -107,6 +107,12 @@ def _exp_relative_only(el, eh):
 
 
 @numba.njit
+def _exp_span_trusting(e, span):
+    """``exp_span`` trusting the library's ``exp`` as exact (no relative factors, no floor)."""
+    return e, e * (1.0 + span * (1.0 + span))
+
+
+@numba.njit
 def _exp_span_linear(e, span):
     """``exp_span`` with ``exp(s) <= 1 + s`` (false): drops the ``span^2`` term."""
     lo, hi = f64.widen_exp(e, e)
@@ -158,6 +164,17 @@ def _lib_exp(*xs: float) -> list[float]:
     """``numpy.exp`` on an array, the way the kernels call it."""
     with np.errstate(over="ignore"):
         return [float(v) for v in np.exp(np.array(xs, dtype=np.float64))]
+
+
+def _kernel_exp(*xs: float) -> list[float]:
+    """The batch kernels' exponential pass (:func:`verify.dynamics.batch_kernel.exp_rows`: libm's
+    ``exp`` as numba calls it, in place on a row of a blocked state array)."""
+    from verify.dynamics.batch_kernel import exp_rows
+
+    X = np.zeros((1, 3, len(xs)))
+    X[0, 1] = xs
+    exp_rows(X, 1, 1)
+    return X[0, 1].tolist()
 
 
 def _point(lo: float, hi: float, t: Fraction) -> Fraction:
@@ -474,7 +491,7 @@ def test_widen_exp_of_numpy_exp_contains_exp(x, ts):
 @example(x=708.5, span=1.0, ts=[Fraction(1)])  # x + span past overflow
 @example(x=1.0, span=TINY, ts=[Fraction(1)])
 def test_exp_span_contains_exp_of_every_point_of_the_span(x, span, ts):
-    (e,) = _lib_exp(x)
+    (e,) = _kernel_exp(x)
     lo, hi = _exp_span(e, span)
     if bool(_exp(_q(x) + _q(span)) > _arb(MAX_Q)):
         assert hi == INF, (x, span, hi)  # not certified, never a wrong finite bound
@@ -489,7 +506,7 @@ def test_exp_span_contains_exp_of_every_point_of_the_span(x, span, ts):
 @example(x=-800.0, span=INF)
 @example(x=0.0, span=math.nan)
 def test_exp_span_above_one_or_nan_is_not_certified(x, span):
-    (e,) = _lib_exp(x)
+    (e,) = _kernel_exp(x)
     assert _exp_span(e, span)[1] == INF
 
 
@@ -545,6 +562,23 @@ def test_widen_exp_absorbs_libm_ulps_of_error(t):
     assert _lies_in_q(lo, hi, t), (t, above, below, lo, hi)
 
 
+@cheap
+@given(t=true_values(), span=spans)
+@example(t=Fraction(100) * _q(TINY), span=0.0)
+@example(t=_q(TINY) / 3, span=TINY)
+@example(t=_q(NORMAL_MIN), span=1.0)
+@example(t=Fraction(1) + Fraction(1, 2**60), span=2.0**-52)
+@example(t=MAX_Q / 3, span=1.0)  # the upper end overflows: inf, not a wrong finite bound
+def test_exp_span_absorbs_libm_ulps_of_error(t, span):
+    """If the library is within LIBM_ULPS ulps of ``t = exp(x)``, ``exp_span`` encloses ``exp`` on
+    ``[x, x + span]``: its lower end from a value too high, its upper end from one too low."""
+    above, below = _worst_library_values(t, f64.LIBM_ULPS)
+    lo, hi = _exp_span(above, span)[0], _exp_span(below, span)[1]
+    assert 0.0 <= lo and _q(lo) <= t, (t, above, lo)
+    flint.ctx.prec = PREC
+    assert _lies_in_arb(lo, hi, _arb(t) * _arb(_q(span)).exp()), (t, span, below, hi)
+
+
 def _exp_probe_args() -> np.ndarray:
     rng = np.random.default_rng(20240519)
     edges = [0.0, -0.0, TINY, -TINY, 1e-300, -1e-300, 2.0**-30, -(2.0**-30), 1.0, -1.0, math.log(2), 0.5,
@@ -593,6 +627,14 @@ def test_numpy_exp_is_within_libm_ulps():
         print(f"numpy.exp ({name}): max error {worst:.4f} ulp at x={where!r} over {len(xs)} arguments")
 
 
+def test_kernel_exp_is_within_libm_ulps():
+    """libm's exp as the batch kernels call it (numba's ``math.exp`` in their exponential pass)."""
+    xs = _exp_probe_args()
+    worst, where = _max_error(np.array(_kernel_exp(*xs.tolist())), xs, _exp)
+    assert worst <= f64.LIBM_ULPS, f"the kernels' exp errs by {worst:.3f} ulp at x={where!r}"
+    print(f"exp (numba/libm): max error {worst:.4f} ulp at x={where!r} over {len(xs)} arguments")
+
+
 def test_libm_log1p_is_within_libm_ulps():
     xs = _log1p_probe_args()
     worst, where = _max_error(_libm_log1p(xs), xs, _log1p_true)
@@ -635,7 +677,7 @@ def test_unsound_variants_fail_the_containment_checks():
     assert not all(exp_ok(_exp_unwidened, x) for x in xs)
 
     def span_ok(fn, x, span):
-        (e,) = _lib_exp(x)
+        (e,) = _kernel_exp(x)
         lo, hi = fn(e, span)
         return _lies_in_arb(lo, hi, _exp(_q(x) + _q(span)))
 
@@ -654,3 +696,10 @@ def test_unsound_variants_fail_the_containment_checks():
     ts = [Fraction(1, 3), Fraction(10**20, 7)]
     assert all(library_ok(_widen_exp, t) for t in ts)
     assert not all(library_ok(_exp_unwidened, t) for t in ts)
+
+    def span_library_ok(fn, t):
+        above, below = _worst_library_values(t, f64.LIBM_ULPS)
+        return _lies_in_q(fn(above, 0.0)[0], fn(below, 0.0)[1], t)
+
+    assert all(span_library_ok(_exp_span, t) for t in ts)
+    assert not all(span_library_ok(_exp_span_trusting, t) for t in ts)

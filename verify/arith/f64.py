@@ -14,9 +14,9 @@ and fixes the double ``pred(f)``, so :func:`down` returns at most ``pred(f) < r`
 ``2^-1074`` term (the ulp of every subnormal) covers subnormal and zero ``f``. An overflow
 gives ``inf`` or ``nan``, which the kernels treat as "not certified".
 
-**Elementary functions.** ``exp`` comes from numpy (``numpy.exp`` on whole arrays, between the
-compiled kernels) and ``log1p`` from the platform libm (glibc, called by numba for
-``math.log1p``). Neither is correctly rounded. numpy's float64 ``exp`` is SVML's on AVX-512
+**Elementary functions.** ``exp`` and ``log1p`` come from the platform libm (glibc, called by
+numba for ``math.exp`` and ``math.log1p``; the matrix engine calls ``numpy.exp``). None is
+correctly rounded. numpy's float64 ``exp`` is SVML's on AVX-512
 machines (numpy PR #19478: "maximum ULP error across all the implementations is 4 ULP"), a
 table-driven algorithm proved within 0.77 ulp (PR #15648), or libm's; glibc's manual ("Known
 Maximum Errors in Math Functions") lists at most 1 ulp for double ``exp`` and ``log1p`` on
@@ -107,17 +107,40 @@ def widen_exp(el: float, eh: float) -> tuple[float, float]:
     return max(lo, 0.0), up(eh + eh * LIBM_REL) + LIBM_ABS
 
 
+EXP_LO = 1.0 - 2.0**-47  # exact doubles: exp_span's relative factors (see its proof)
+EXP_HI = 1.0 + 2.0**-46
+MAX_DOUBLE = sys.float_info.max
+EXP_FLOOR = 2.0**-1000  # a normal double above every absolute error of exp_span's upper end
+
+
 @njit
 def exp_span(e: float, span: float) -> tuple[float, float]:
-    """``exp([x, x + span])`` from ``e``, the library's ``exp(x)``: one exponential, not two.
+    """``exp([x, x + span])`` from ``e``, the library's ``exp(x)``: one exponential, not two, and no
+    outward rounding step: the relative factors ``EXP_LO``/``EXP_HI`` absorb the library's error and
+    every rounding of the few round-to-nearest operations (12 operations in all, branch-free).
 
-    For ``0 <= s <= span <= 1``: ``exp(x + s) = exp(x) exp(s) <= exp(x) (1 + span + span^2)``,
-    because ``exp(s) - 1 - s = s^2 (1/2 + s/6 + ...) <= s^2 (e - 2)``. A span above 1 (or
-    ``nan``) gives an infinite upper end, which the kernels treat as not certified.
+    *Lower end* ``max(fl(fl(e EXP_LO) - 2^-1070), 0)``, at most the largest double. The
+    library bound (:data:`LIBM_ULPS` = 4 ulp) gives ``exp(x) >= e (1 - 2^-50) - 2^-1072`` (relative
+    for normal results, 4 subnormal ulps below). ``u = fl(e EXP_LO) <= e EXP_LO (1 + 2^-53) + 2^-1075``
+    with ``EXP_LO (1 + 2^-53) < 1 - 2^-50``. If ``|u - 2^-1070| < 2^-1021``, the subtraction of two
+    multiples of ``2^-1074`` is exact, and ``2^-1075 - 2^-1070 < -2^-1072``; else ``u >= 2^-1021`` is
+    normal (no ``2^-1075`` term), the rounded difference is at most ``u``, and
+    ``e (2^-47 - 2^-50 - 2^-53) >= 2^-1069``. So the lower end is ``<= exp(x) <= exp(x + s)``.
+
+    *Upper end* ``fl(fl(fl(e EXP_HI) + 2^-1000) fl(1 + fl(span fl(1 + span))))``, or ``inf`` when
+    ``span > 1`` or ``nan``. For ``0 <= s <= span <= 1``: ``exp(x + s) = exp(x) exp(s) <= exp(x)
+    (1 + span + span^2)``, because ``exp(s) - 1 - s = s^2 (1/2 + s/6 + ...) <= s^2 (e - 2)``; and
+    ``exp(x) <= e / (1 - 2^-50) + 2^-1072``. Each rounding keeps at least ``(1 - 2^-53)`` of its
+    exact value when the result is normal. Two products may be subnormal: ``span fl(1 + span)`` loses
+    at most ``2^-1075``, within a factor ``1 - 2^-53`` of the sum ``1 + ...`` it enters; ``e EXP_HI``
+    loses at most ``2^-1075``, which the floor ``2^-1000`` covers, as it covers the library's
+    absolute ``2^-1072``. The factor kept on ``e`` over six roundings,
+    ``EXP_HI (1 - 2^-53)^7 > 1 + 2^-47 > 1 / (1 - 2^-50)``, covers the library's relative error. An
+    overflow gives ``inf``, which the kernels treat as not certified.
     """
-    lo, hi = widen_exp(e, e)
-    factor = up(1.0 + up(span + up(span * span))) if span <= 1.0 else np.inf
-    return lo, up(hi * factor)
+    lo = min(max(e * EXP_LO - LIBM_ABS, 0.0), MAX_DOUBLE)  # an overflowed e: the largest double, not inf
+    hi = (e * EXP_HI + EXP_FLOOR) * (1.0 + span * (1.0 + span))
+    return lo, (hi if span <= 1.0 else np.inf)
 
 
 @njit

@@ -8,7 +8,7 @@ three assumptions about the running process:
    are read as they are (no denormals-are-zero, DAZ). A library compiled with fast-math can set
    FTZ/DAZ for the whole process; then ``2^-1000 * 2^-40`` is 0 and a "certified" interval
    ``[0, 0]`` can miss a true value of about ``1e-313``;
-3. the library ``exp`` (``numpy.exp``) and ``log1p`` (libm's, as numba calls it) are within
+3. the library ``exp`` (``numpy.exp``, and libm's as numba calls it) and ``log1p`` (libm's) are within
    :data:`verify.arith.f64.LIBM_ULPS` ulps of the true value.
 
 :func:`float64_environment` tests 1 and 2 with a handful of operations whose results differ under
@@ -144,6 +144,15 @@ def _ulps(value: float, exact) -> float:
 
 
 @njit
+def _numba_exp(xs):
+    """libm's ``exp`` as the batch kernels call it (numba's ``math.exp`` in a loop)."""
+    out = np.empty_like(xs)
+    for i in range(xs.size):
+        out[i] = math.exp(xs[i])
+    return out
+
+
+@njit
 def _numba_log1p(xs):
     out = np.empty_like(xs)
     for i in range(xs.size):
@@ -167,7 +176,7 @@ def _libm_args() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def libm_accuracy() -> str | None:
-    """``None`` when ``numpy.exp`` and numba's ``log1p`` are within ``LIBM_ULPS`` ulps of Arb's
+    """``None`` when ``numpy.exp`` and numba's ``exp`` and ``log1p`` are within ``LIBM_ULPS`` ulps of Arb's
     values on fixed arguments over the whole range (subnormal results included); else why not.
     Run once per process."""
     import flint
@@ -179,6 +188,7 @@ def libm_accuracy() -> str | None:
     try:
         for name, args, values, true in (
             ("numpy.exp", exp_args, np.exp(exp_args), lambda x: arb(x).exp()),
+            ("exp", exp_args, _numba_exp(exp_args), lambda x: arb(x).exp()),
             ("log1p", log_args, _numba_log1p(log_args), lambda x: arb(x).log1p()),
         ):
             for x, v in zip(args.tolist(), values.tolist(), strict=True):

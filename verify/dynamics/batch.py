@@ -3,7 +3,8 @@
 :func:`run_batch` encloses each exact init (and the data, output weights and ``eta/n``) in the
 tightest double intervals, decides each init's initial signs exactly, and steps every lane with
 the compiled kernels of :mod:`verify.dynamics.batch_codegen` (unrolled for the network's shape
-while it is small, :mod:`verify.dynamics.batch_loops` beyond) and ``numpy.exp``. Per step ``t``
+while it is small, :mod:`verify.dynamics.batch_loops` beyond) and the library ``exp``, all driven
+by one compiled loop (:func:`verify.dynamics.batch_kernel.drive`). Per step ``t``
 (the conventions of :mod:`verify.dynamics.gd`):
 
 * ``z_ji = <w_j, x_i> + b_j``; neuron ``j`` is active at ``x_i`` iff ``z_ji > 0``, certified by
@@ -45,7 +46,6 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 from flint import arb
-from numba import njit
 
 from verify.arith import Backend, fenv, get_backend
 from verify.arith.f64 import LIBM_ABS, LIBM_REL, enclose
@@ -313,66 +313,43 @@ def run_batch(
     _scatter(F, lay.sign0(0, 0), initial_signs(problem, theta0, lo, hi).reshape(m * n, L), L)
     _scatter(F, lay.frozen(0), np.ones((m, L), np.int8), L)
     _scatter(F, lay.alive, np.ones((1, L), np.int8), L)
-    Xf, Ff, changes = X.reshape(-1), F.reshape(-1), np.zeros(blocks, np.int64)
-    exps, logistic, limit, r = X[:, lay.e(0):lay.e(0) + n], net.loss == "logistic", float(width_limit), 0
+    changes, logistic, limit = np.zeros(blocks, np.int64), net.loss == "logistic", float(width_limit)
     watch = None if bound is None else _Divergence(problem, lay, bound, X.shape, logistic)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps + 1):
-            step_fn = kernels.start if t == 0 else kernels.advance
-            n_changed, n_stopped = step_fn(Xf, Ff, C, limit, changes)
-            if n_stopped:
-                kernels.settle(t, H, X, F, run.fail_step, run.fail_at)
-            np.exp(exps, out=exps)
-            scheduled = r < R and rec_steps[r] == t
-            if scheduled or n_changed:
-                log = run.log
-                log.reserve(n_changed)
-                _, log.used = kernels.record(t, scheduled, r, logistic, H, X, F, changes, run.fail_step, log.used,
-                                             log.lane, log.t, log.pat, log.P, log.L, run.rec_P, run.rec_L)
-                r += int(scheduled)
-            if watch is not None:
-                lanes = watch.might(X, F)
-                if len(lanes):
-                    watch.stop(t, lanes, X, F, run)
-            if progress is not None and t % 1024 == 0:
-                progress(t)
-            if t % 256 == 255 and not F[:, lay.alive].any():
-                break
+    flags = watch.flags if watch is not None else np.zeros((1, 1), np.bool_)
+    b_down, t_down = (watch.b_down, watch.t_down) if watch is not None else (0.0, 0.0)
+    log, t, r = run.log, 0, 0
+    while t <= steps:  # the compiled loop (batch_kernel.drive) returns only for what needs Python
+        boundary = -(-t // PROGRESS_EVERY) * PROGRESS_EVERY
+        t_end = steps + 1 if progress is None else min(steps + 1, boundary + 1)
+        t, r, log.used, why = kernels.drive(t, t_end, rec_steps, r, logistic, limit, watch is not None, b_down,
+                                            t_down, flags, H, C, X, F, changes, run.fail_step, run.fail_at,
+                                            log.used, log.lane, log.t, log.pat, log.P, log.L, run.rec_P, run.rec_L)
+        if why == bl.NEED_ROOM:
+            log.reserve(L)  # each step appends at most one entry per lane
+            continue
+        if why == bl.DIVERGING:
+            watch.stop(t - 1, np.flatnonzero(flags.reshape(-1)), X, F, run)
+        elif why == bl.ALL_STOPPED:
+            break
+        if progress is not None and (t - 1) % PROGRESS_EVERY == 0:
+            progress(t - 1)
     run.status[:] = _gather(F, lay.status, L)[0]
     return run
 
 
-_NONE = np.zeros(0, np.int64)
+PROGRESS_EVERY = 1024  # steps between calls of run_batch's progress callback
 
 
-@njit(cache=True, nogil=True)
-def _scan(X, F, e0, n, p, alive, b_down, t_down, flags):  # pragma: no cover - compiled
-    """Flag the running lanes with an exponential above ``b_down`` or a parameter interval end beyond
-    ``t_down`` in magnitude; return how many (one pass over the rows, no temporaries)."""
-    blocks, block = X.shape[0], X.shape[2]
-    count = 0
-    for bk in range(blocks):  # row by row: contiguous lanes, branch-free, vectorizable
-        for lane in range(block):
-            flags[bk, lane] = False
-        for i in range(n):
-            for lane in range(block):
-                flags[bk, lane] |= X[bk, e0 + i, lane] > b_down
-        for q in range(2 * p):
-            for lane in range(block):
-                flags[bk, lane] |= abs(X[bk, q, lane]) > t_down
-        for lane in range(block):
-            flags[bk, lane] &= F[bk, alive, lane] != 0
-            count += flags[bk, lane]
-    return count
 LOSS_PREC = 128  # the divergence check's loss enclosures (Arb, independent of libm)
 
 
 class _Divergence:
     """The divergence check of :func:`run_batch` after each step ``t`` (state: ``theta_t`` and the
-    exponentials of its forward pass). :meth:`might` is a necessary condition on every lane, in one
-    compiled pass (:func:`_scan`): a certified ``L > B`` needs some exponential ``> B`` (``l(e) <= e`` and
-    the enclosures' lower ends lie below the library's values), and a certified ``|theta_k| > T_k``
-    (``T_k = B + |theta_0[k]|``) needs an interval end beyond ``B`` (rounded down) in magnitude.
+    exponentials of its forward pass). The compiled loop's :func:`~verify.dynamics.batch_kernel.scan`
+    flags (in ``flags``) the lanes that meet a necessary condition: a certified ``L > B`` needs some
+    exponential ``> B`` (``l(e) <= e`` and the enclosures' lower ends lie below the library's
+    values), and a certified ``|theta_k| > T_k`` (``T_k = B + |theta_0[k]|``) needs an interval end
+    beyond ``B`` (rounded down) in magnitude.
     :meth:`stop` decides on the running lanes (parameters: exact rationals; loss: an Arb ball, see
     :meth:`loss`) and stops those certified divergent."""
 
@@ -383,12 +360,6 @@ class _Divergence:
         self.bound_arb = _arb(LOSS_PREC).exact(bound)
         self.t_down = enclose(bound)[0]  # <= B <= every T_k
         self.flags = np.zeros((shape[0], shape[2]), np.bool_)
-
-    def might(self, X: np.ndarray, F: np.ndarray) -> np.ndarray:
-        """The running lanes (flat indices) that may be certified divergent now."""
-        lay = self.lay
-        count = _scan(X, F, lay.e(0), lay.n, lay.p, lay.alive, self.b_down, self.t_down, self.flags)
-        return np.flatnonzero(self.flags.reshape(-1)) if count else _NONE
 
     def stop(self, t: int, lanes: np.ndarray, X: np.ndarray, F: np.ndarray, run: BatchRun) -> None:
         """Stop each of ``lanes`` certified divergent at step ``t`` (exact comparisons)."""

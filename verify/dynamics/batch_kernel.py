@@ -1,4 +1,4 @@
-"""The batch backend's rare per-lane passes: records of certified steps, and stopped lanes.
+"""The batch backend's compiled step loop and its passes: exponentials, records, stopped lanes.
 
 The step kernels (:mod:`verify.dynamics.batch_codegen`, :mod:`verify.dynamics.batch_loops`)
 only touch the lane-blocked arrays ``X, F`` of :mod:`verify.dynamics.batch_layout`. What happens
@@ -12,7 +12,14 @@ read by field name (``H[H_STATUS]``).
   running lane on a scheduled step, and appends those of each lane whose pattern just changed
   (with the pattern) to a change log; a lane whose exponential overflowed stops instead
   (``NONFINITE`` at ``t``);
-* :func:`settle` gives each lane the step kernels stopped its failure step and place.
+* :func:`settle` gives each lane the step kernels stopped its failure step and place;
+* :func:`exp_rows` replaces each exponent argument's lower end by the library's ``exp`` of it
+  (libm's, as numba calls it; its error bound is checked per process by
+  :func:`verify.arith.fenv.libm_accuracy`);
+* :func:`scan` flags the running lanes that may be certified divergent (a necessary condition);
+* :func:`drive` runs steps ``t .. t_end - 1`` with all of the above and the module's step kernels,
+  returning to Python only for what needs it (more room in the change log, lanes flagged by
+  :func:`scan`, every lane stopped), so a step costs no interpreter time.
 
 Both *park* a stopped lane: parameters 1.0 and every neuron frozen inactive, so it stays
 finite, normal and unchanged while the other lanes of its block go on.
@@ -26,6 +33,9 @@ from numba import njit
 
 from verify.arith.f64 import add, div_int, exp_span, log1p
 from verify.dynamics.batch_layout import (  # noqa: F401 - the header fields, also emitted into kernel modules
+    ALL_STOPPED,
+    DIVERGING,
+    DONE,
     H_ALIVE,
     H_CHANGED,
     H_E0,
@@ -37,10 +47,11 @@ from verify.dynamics.batch_layout import (  # noqa: F401 - the header fields, al
     H_SIGN00,
     H_SPAN0,
     H_STATUS,
+    NEED_ROOM,
     NONFINITE,
 )
 
-PASSES = ("_park", "record", "settle")  # compiled in each kernel module
+PASSES = ("_park", "record", "settle", "exp_rows", "scan", "drive")  # compiled in each kernel module
 
 
 @njit(nogil=True)
@@ -133,3 +144,78 @@ def settle(t, H, X, F, fail_step, fail_at):  # pragma: no cover - compiled
         fail_step[k] = t - 1 if code == NONFINITE else t
         fail_at[k] = int(X[bk, fail_row, lane])
         _park(H, X, F, bk, lane)
+
+
+@njit(nogil=True)
+def exp_rows(X, e0, n):  # pragma: no cover - compiled
+    """``X[:, e0 + i, :] = exp(X[:, e0 + i, :])`` for ``i < n``: the library's exponential, in place."""
+    for bk in range(X.shape[0]):
+        for i in range(n):
+            for lane in range(X.shape[2]):
+                X[bk, e0 + i, lane] = math.exp(X[bk, e0 + i, lane])
+
+
+@njit(nogil=True)
+def scan(X, F, e0, n, p, alive, b_down, t_down, flags):  # pragma: no cover - compiled
+    """Flag the running lanes with an exponential above ``b_down`` or a parameter interval end beyond
+    ``t_down`` in magnitude; return how many (one pass over the rows, no temporaries)."""
+    blocks, block = X.shape[0], X.shape[2]
+    count = 0
+    for bk in range(blocks):  # row by row: contiguous lanes, branch-free, vectorizable
+        for lane in range(block):
+            flags[bk, lane] = False
+        for i in range(n):
+            for lane in range(block):
+                flags[bk, lane] |= X[bk, e0 + i, lane] > b_down
+        for q in range(2 * p):
+            for lane in range(block):
+                flags[bk, lane] |= abs(X[bk, q, lane]) > t_down
+        for lane in range(block):
+            flags[bk, lane] &= F[bk, alive, lane] != 0
+            count += flags[bk, lane]
+    return count
+
+
+@njit(nogil=True)
+def drive(t, t_end, rec_steps, r, logistic, limit, watch, b_down, t_down, flags, H, C, X, F, changes, fail_step,
+          fail_at, used, log_lane, log_t, log_pat, log_P, log_L, rec_P, rec_L):  # pragma: no cover - compiled
+    """Steps ``t .. t_end - 1`` of every lane: the step kernel (``start`` at step 0, else ``advance``),
+    :func:`settle` for the lanes it stopped, :func:`exp_rows`, :func:`record` on scheduled steps
+    (the ``r``-th of ``rec_steps``) and steps with pattern changes, and, when ``watch``, :func:`scan`.
+
+    Returns ``(t, r, used, why)``: the next step to run, the records and change-log entries so far,
+    and why it returned: ``DONE`` (``t == t_end``), ``NEED_ROOM`` (before step ``t``: the change log
+    has room for fewer than one entry per lane), ``DIVERGING`` (after step ``t - 1``: ``flags`` marks
+    the lanes to decide), ``ALL_STOPPED`` (after step ``t - 1``, a multiple of 256 minus one: no
+    lane runs; the steps left would change nothing).
+    """
+    Xf, Ff = X.reshape(-1), F.reshape(-1)
+    e0, n, p, alive = int(H[H_E0]), int(H[H_N]), int(H[H_P]), int(H[H_ALIVE])
+    L, R = fail_step.shape[0], rec_steps.shape[0]
+    while t < t_end:
+        if log_lane.shape[0] - used < L:
+            return t, r, used, NEED_ROOM
+        if t == 0:
+            n_changed, n_stopped = start(Xf, Ff, C, limit, changes)  # noqa: F821 - the kernel module's
+        else:
+            n_changed, n_stopped = advance(Xf, Ff, C, limit, changes)  # noqa: F821 - the kernel module's
+        if n_stopped:
+            settle(t, H, X, F, fail_step, fail_at)
+        exp_rows(X, e0, n)
+        scheduled = r < R and rec_steps[r] == t
+        if scheduled or n_changed:
+            _, used = record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lane, log_t,
+                             log_pat, log_P, log_L, rec_P, rec_L)
+            if scheduled:
+                r += 1
+        t += 1
+        if watch and scan(X, F, e0, n, p, alive, b_down, t_down, flags):
+            return t, r, used, DIVERGING
+        if t % 256 == 0:
+            running = False
+            for bk in range(X.shape[0]):
+                for lane in range(X.shape[2]):
+                    running = running or F[bk, alive, lane] != 0
+            if not running:
+                return t, r, used, ALL_STOPPED
+    return t, r, used, DONE

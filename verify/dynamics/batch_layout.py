@@ -30,6 +30,9 @@ AMBIGUOUS = 1  # a pre-activation interval straddles 0
 NONFINITE = 2  # an exponential overflowed
 TOO_WIDE = 3  # a parameter interval grew past the width limit (or lost finiteness)
 
+# why the compiled step loop (verify.dynamics.batch_kernel.drive) returned to Python
+DONE, NEED_ROOM, DIVERGING, ALL_STOPPED = range(4)
+
 
 @dataclass(frozen=True)
 class Layout:
