@@ -14,13 +14,24 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from verify.claims.result import Outcome, Status
-from verify.claims.runner import ClaimsFold, LaneOutcomes, check_claims, choose_chunk_size
+from verify.claims.runner import (
+    EVERY_STEP_BLOCK,
+    MAX_CHUNK,
+    MIN_CHUNK,
+    ClaimsFold,
+    LaneOutcomes,
+    check_claims,
+    choose_chunk_size,
+)
 from verify.cli import app
 from verify.distributed import fold_lanes
 from verify.distributed.options import SweepOptions
+from verify.dynamics.batch_layout import BLOCK
 from verify.dynamics.sweep import Lane
 from verify.papers import find_claim
 from verify.settings import CheckSettings
@@ -102,9 +113,23 @@ def test_claims_fold_is_independent_of_the_chunking():
 
 
 def test_chunk_size_depends_on_the_sweep_only():
-    assert choose_chunk_size(200, False) == 50
+    assert choose_chunk_size(200, False) == 50  # a quarter while it fits in one block of lanes
+    assert choose_chunk_size(2048, False) == BLOCK
+    assert choose_chunk_size(10_000, False) == 2 * BLOCK  # then an eighth, in whole blocks: ten even chunks
     assert choose_chunk_size(10**6, False) == 2048 and choose_chunk_size(10**6, True) == 256
     assert choose_chunk_size(10, False, unit=48) == 48
+
+
+@given(n=st.integers(1, 10**7), every=st.booleans())
+def test_chunks_are_whole_blocks_beyond_one_block(n, every):
+    """Beyond a block, a chunk is a whole number of blocks (no lanes paid for and left empty), and
+    there are at least four chunks whenever the sweep has four blocks of lanes."""
+    size = choose_chunk_size(n, every)
+    assert MIN_CHUNK <= size <= (EVERY_STEP_BLOCK if every else MAX_CHUNK)
+    if size > BLOCK:
+        assert size % BLOCK == 0
+    if n >= 4 * BLOCK:
+        assert -(-n // size) >= 4
 
 
 def test_run_results_are_byte_identical_resumed_and_on_another_executor(tmp_path):

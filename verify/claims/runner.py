@@ -62,6 +62,7 @@ from verify.distributed.options import SweepOptions, current_options
 from verify.distributed.runner import ChunkOutput, SweepRun, run_chunks
 from verify.dynamics import sweep as _sweep
 from verify.dynamics.batch import ENGINE as BATCH_ENGINE
+from verify.dynamics.batch_layout import BLOCK
 from verify.dynamics.schedule import EVERY_STEP
 from verify.dynamics.sweep import Lane, SweepResult
 from verify.dynamics.trajectory import Trajectory
@@ -403,12 +404,19 @@ class FoldedClaimResult(ClaimResult):
 # -- the driver -------------------------------------------------------------------------------------
 
 def choose_chunk_size(n: int, every_step: bool, unit: int = 1) -> int:
-    """Lanes per chunk: a quarter of the sweep, between :data:`MIN_CHUNK` and :data:`MAX_CHUNK`
-    (:data:`EVERY_STEP_BLOCK` when every step is recorded), a multiple of ``unit`` (the matrix
-    engine's stack, so its products never depend on the chunking). A function of the sweep alone,
-    not of the workers, so a rerun on other workers meets the same chunks in the store."""
+    """Lanes per chunk, a function of the sweep alone, not of the workers, so a rerun on other
+    workers meets the same chunks in the store: a quarter of the sweep while that fits in one
+    block of the batch kernels (:data:`~verify.dynamics.batch_layout.BLOCK` lanes, which cost the
+    same however few are used); beyond, an eighth, rounded to a whole number of blocks, so that a
+    few workers share the chunks evenly (10,000 inits: ten chunks of 1,024, where chunks of 2,048
+    left one of two workers a third chunk to run alone). Between :data:`MIN_CHUNK` and
+    :data:`MAX_CHUNK` (:data:`EVERY_STEP_BLOCK` when every step is recorded), a multiple of ``unit``
+    (the matrix engine's stack, so its products never depend on the chunking)."""
     top = EVERY_STEP_BLOCK if every_step else MAX_CHUNK
-    size = min(top, max(MIN_CHUNK, -(-n // 4)))
+    size = max(MIN_CHUNK, -(-n // 4))
+    if size > BLOCK:
+        size = max(BLOCK, round(n / 8 / BLOCK) * BLOCK)
+    size = min(top, size)
     return max(unit, -(-size // unit) * unit)
 
 
