@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from verify.arith.f64 import add, div_int, exp_span, log1p
@@ -83,9 +84,19 @@ def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lan
     blocks, block = X.shape[0], X.shape[2]
     L = fail_step.shape[0]
     stopped = 0
+    sl, sh, finite = np.empty(block), np.empty(block), np.empty(block, np.bool_)
     for bk in range(blocks):
         if not scheduled and changes[bk] == 0:
             continue
+        for lane in range(block):  # the loss of every lane of the block: branch-free, vectorized
+            sl[lane], sh[lane], finite[lane] = 0.0, 0.0, True
+        for i in range(n):
+            for lane in range(block):
+                el, eh = exp_span(X[bk, e0 + i, lane], X[bk, span0 + i, lane])
+                finite[lane] &= eh < math.inf
+                if logistic:
+                    el, eh = log1p(el, eh)
+                sl[lane], sh[lane] = add(sl[lane], sh[lane], el, eh)
         for lane in range(block):
             k = bk * block + lane
             if k >= L or F[bk, alive_row, lane] == 0:
@@ -93,21 +104,14 @@ def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lan
             changed = F[bk, changed_row, lane] != 0
             if not (scheduled or changed):
                 continue
-            sl, sh = 0.0, 0.0
-            finite = True
-            for i in range(n):
-                el, eh = exp_span(X[bk, e0 + i, lane], X[bk, span0 + i, lane])
-                finite = finite and eh < math.inf
-                ll, lh = log1p(el, eh) if logistic else (el, eh)
-                sl, sh = add(sl, sh, ll, lh)
-            if not finite:
+            if not finite[lane]:  # an exponential overflowed
                 F[bk, alive_row, lane] = 0
                 F[bk, status_row, lane] = NONFINITE
                 fail_step[k] = t
                 _park(H, X, F, bk, lane)
                 stopped += 1
                 continue
-            sl, sh = div_int(sl, sh, n)
+            lo, hi = div_int(sl[lane], sh[lane], n)
             if changed:
                 log_lane[used] = k
                 log_t[used] = t
@@ -116,15 +120,15 @@ def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lan
                 for q in range(p):
                     log_P[0, used, q] = X[bk, q, lane]
                     log_P[1, used, q] = X[bk, p + q, lane]
-                log_L[0, used] = sl
-                log_L[1, used] = sh
+                log_L[0, used] = lo
+                log_L[1, used] = hi
                 used += 1
             if scheduled:
                 for q in range(p):
                     rec_P[0, k, r, q] = X[bk, q, lane]
                     rec_P[1, k, r, q] = X[bk, p + q, lane]
-                rec_L[0, k, r] = sl
-                rec_L[1, k, r] = sh
+                rec_L[0, k, r] = lo
+                rec_L[1, k, r] = hi
     return stopped, used
 
 
