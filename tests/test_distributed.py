@@ -211,6 +211,17 @@ def test_progress_shows_lanes_escalated_and_eta_at_most_once_a_second():
     assert re.search(r"sweep: \d+/120 lanes \(\d+%\), \d+ escalated, [\d.?]+ lanes/s, ETA [\d:?]+", frames[1])
 
 
+def test_the_final_progress_frame_is_written_once_in_a_log():
+    """Chunks slower than the one-second redraw interval: the last update draws the final frame,
+    and closing the line must not draw it again (a log keeps every frame)."""
+    out = io.StringIO()
+    run_chunks(Slow(1.05), 4, toy_fold(), chunk_size=2, executor="inline", progress=True, progress_stream=out)
+    frames = [f for f in re.split(r"[\r\n]", out.getvalue()) if f.strip()]
+    final = [f for f in frames if f.startswith("sweep: 4/4 lanes (100%)")]
+    assert len(final) == 1, frames
+    assert out.getvalue().endswith("\n")
+
+
 class FakeTTY(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -134,6 +134,14 @@ def _progress_bar(total: int, initial: int, progress: bool | None, stream: IO[st
     return bar
 
 
+def _close_bar(bar: tqdm) -> None:
+    """End the progress line. When its final frame is drawn already, closing only ends the line:
+    tqdm would draw that frame again, which a log (not a terminal) shows twice."""
+    if bar.n == getattr(bar, "last_print_n", None):
+        bar.display = lambda *args, **kwargs: True
+    bar.close()
+
+
 def _summary_line(resumed: list[Range], computed: list[Range], corrupt: list[Range], restarts: int) -> str:
     """What a sweep with a store did: chunks loaded from it, chunks computed (and why, if not new)."""
     line = f"sweep: {len(resumed) + len(computed)} chunks: {len(resumed)} from the store, {len(computed)} computed"
@@ -251,7 +259,7 @@ def run_chunks(
         finally:
             if ex is not None:
                 ex.close(kill=True)
-            bar.close()
+            _close_bar(bar)
     if shown and store is not None:
         stream = sys.stderr if progress_stream is None else progress_stream
         print(_summary_line(resumed, computed, corrupt, restarts), file=stream, flush=True)
