@@ -152,11 +152,28 @@ def settle(t, H, X, F, fail_step, fail_at):  # pragma: no cover - compiled
 
 @njit(nogil=True)
 def exp_rows(X, e0, n):  # pragma: no cover - compiled
-    """``X[:, e0 + i, :] = exp(X[:, e0 + i, :])`` for ``i < n``: the library's exponential, in place."""
+    """``X[:, e0 + i, :] = exp(X[:, e0 + i, :])`` for ``i < n``: the library's exponential, in place.
+
+    An argument exactly 0 (a point where no neuron is active: ``N(x_i) = 0``, about half of them
+    once paper A's runs settle) gets ``exp(0) = 1`` exactly, without a call: each row's nonzero
+    arguments are packed (branch-free), exponentiated, and put back.
+    """
+    packed = np.empty(X.shape[2])
     for bk in range(X.shape[0]):
         for i in range(n):
-            for lane in range(X.shape[2]):
-                X[bk, e0 + i, lane] = math.exp(X[bk, e0 + i, lane])
+            row = X[bk, e0 + i]
+            count = 0
+            for lane in range(row.shape[0]):
+                x = row[lane]
+                packed[count] = x
+                count += x != 0.0
+            for j in range(count):
+                packed[j] = math.exp(packed[j])
+            count = 0
+            for lane in range(row.shape[0]):
+                nonzero = row[lane] != 0.0
+                row[lane] = packed[count] if nonzero else 1.0
+                count += nonzero
 
 
 @njit(nogil=True)

@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 from verify.arith import BACKENDS
 from verify.arith.arrays import get_arithmetic
 from verify.dynamics import batch as bt
+from verify.dynamics import batch_layout as bl
 from verify.dynamics import engines as eng
 from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND, DIVERGED
 from verify.dynamics.gd import run_gd
@@ -127,11 +128,12 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
         batch = bt.run_batch(spec.problem, inits, spec.steps, schedule=spec.schedule, width_limit=spec.width_limit,
                              divergence_bound=spec.divergence_bound)
         decided = decide(batch) if decide is not None else [None] * len(batch)
+        completed = (batch.status == bl.COMPLETE).tolist()
         for k in range(len(batch)):
-            if batch.completed(k) and decided[k] is not None:
+            if completed[k] and decided[k] is not None:
                 out.append((Lane(start + k, bt.ENGINE, None, choice.reason), decided[k]))
                 continue
-            if batch.completed(k) or batch.diverged(k):  # certified either way
+            if completed[k] or batch.diverged(k):  # certified either way
                 lane, traj = Lane(start + k, bt.ENGINE, None, choice.reason), batch.trajectory(k, spec.prec)
             else:
                 lane, traj = Lane(start + k, spec.escalation_backend, batch.escalation_reason(k), choice.reason), \
