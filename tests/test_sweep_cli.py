@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from verify.claims.result import Outcome, Status
 from verify.claims.runner import (
+    CHUNK_QUANTUM,
     EVERY_STEP_BLOCK,
     MAX_CHUNK,
     MIN_CHUNK,
@@ -113,22 +114,23 @@ def test_claims_fold_is_independent_of_the_chunking():
 
 
 def test_chunk_size_depends_on_the_sweep_only():
-    assert choose_chunk_size(200, False) == 50  # a quarter while it fits in one block of lanes
-    assert choose_chunk_size(2048, False) == BLOCK
-    assert choose_chunk_size(10_000, False) == 2 * BLOCK  # then an eighth, in whole blocks: ten even chunks
+    assert choose_chunk_size(200, False) == 50  # a quarter up to the quantum
+    assert choose_chunk_size(2048, False) == CHUNK_QUANTUM
+    assert choose_chunk_size(10_000, False) == 2 * CHUNK_QUANTUM  # then an eighth, in quanta: ten even chunks
     assert choose_chunk_size(10**6, False) == 2048 and choose_chunk_size(10**6, True) == 256
     assert choose_chunk_size(10, False, unit=48) == 48
 
 
 @given(n=st.integers(1, 10**7), every=st.booleans())
 def test_chunks_are_whole_blocks_beyond_one_block(n, every):
-    """Beyond a block, a chunk is a whole number of blocks (no lanes paid for and left empty), and
-    there are at least four chunks whenever the sweep has four blocks of lanes."""
+    """Beyond the quantum, a chunk is a whole number of quanta, hence of the batch kernels' blocks
+    (no lanes paid for and left empty), and there are at least four chunks whenever the sweep has
+    four quanta of lanes."""
     size = choose_chunk_size(n, every)
     assert MIN_CHUNK <= size <= (EVERY_STEP_BLOCK if every else MAX_CHUNK)
-    if size > BLOCK:
-        assert size % BLOCK == 0
-    if n >= 4 * BLOCK:
+    if size > CHUNK_QUANTUM:
+        assert size % CHUNK_QUANTUM == 0 and size % BLOCK == 0
+    if n >= 4 * CHUNK_QUANTUM:
         assert -(-n // size) >= 4
 
 

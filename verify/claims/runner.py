@@ -62,7 +62,6 @@ from verify.distributed.options import SweepOptions, current_options
 from verify.distributed.runner import ChunkOutput, SweepRun, run_chunks
 from verify.dynamics import sweep as _sweep
 from verify.dynamics.batch import ENGINE as BATCH_ENGINE
-from verify.dynamics.batch_layout import BLOCK
 from verify.dynamics.schedule import EVERY_STEP
 from verify.dynamics.sweep import Lane, SweepResult
 from verify.dynamics.trajectory import Trajectory
@@ -186,6 +185,7 @@ def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
 
 KEEP = ("all", "examples")
 MAX_CHUNK = 2048  # lanes per chunk at most (the batch kernels' per-step overhead is small from here)
+CHUNK_QUANTUM = 512  # beyond this, chunks are whole multiples of it (a multiple of the batch kernels' block)
 MIN_CHUNK = 16
 
 
@@ -405,17 +405,17 @@ class FoldedClaimResult(ClaimResult):
 
 def choose_chunk_size(n: int, every_step: bool, unit: int = 1) -> int:
     """Lanes per chunk, a function of the sweep alone, not of the workers, so a rerun on other
-    workers meets the same chunks in the store: a quarter of the sweep while that fits in one
-    block of the batch kernels (:data:`~verify.dynamics.batch_layout.BLOCK` lanes, which cost the
-    same however few are used); beyond, an eighth, rounded to a whole number of blocks, so that a
-    few workers share the chunks evenly (10,000 inits: ten chunks of 1,024, where chunks of 2,048
-    left one of two workers a third chunk to run alone). Between :data:`MIN_CHUNK` and
+    workers meets the same chunks in the store: a quarter of the sweep up to :data:`CHUNK_QUANTUM`
+    lanes; beyond, an eighth, rounded to a multiple of the quantum (so of the batch kernels' block,
+    whose lanes cost the same however few are used), so that a few workers share the chunks evenly
+    (10,000 inits: ten chunks of 1,024, where chunks of 2,048 left one of two workers a third
+    chunk to run alone). Between :data:`MIN_CHUNK` and
     :data:`MAX_CHUNK` (:data:`EVERY_STEP_BLOCK` when every step is recorded), a multiple of ``unit``
     (the matrix engine's stack, so its products never depend on the chunking)."""
     top = EVERY_STEP_BLOCK if every_step else MAX_CHUNK
     size = max(MIN_CHUNK, -(-n // 4))
-    if size > BLOCK:
-        size = max(BLOCK, round(n / 8 / BLOCK) * BLOCK)
+    if size > CHUNK_QUANTUM:
+        size = max(CHUNK_QUANTUM, round(n / 8 / CHUNK_QUANTUM) * CHUNK_QUANTUM)
     size = min(top, size)
     return max(unit, -(-size // unit) * unit)
 

@@ -15,7 +15,7 @@ overwrite the exponentials in the ``e``/``span`` rows once read, and the outputs
 accumulate there before becoming the next arguments.
 
 Kept beside the matrix engine (:mod:`verify.dynamics.wide`) because it is faster for many lanes of
-small networks (at least a block of 512 lanes: a block costs 512 lanes however few are used):
+small networks (at least :data:`~verify.dynamics.engines.LOOP_MIN_LANES` lanes):
 ``benchmarks/bench_wide.py`` section (f), per lane-step with 512 lanes, one BLAS thread:
 m = 3, d = 2, n = 30: 9.0 us against 19.3 us on the matrix engine; m = 4, d = 8, n = 32: 23 us
 against 51 us. From m = 8, d = 16, n = 32 (4,352 terms) on the matrix engine is faster (83 us

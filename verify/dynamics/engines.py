@@ -14,7 +14,7 @@ The engines compute the same certified GD (:mod:`verify.dynamics.step`):
 
 :func:`choose` picks per shape for ``engine="auto"``: the unrolled lanes while the network has at
 most :data:`~verify.dynamics.batch_codegen.MAX_UNROLLED_TERMS` terms (``width x points x (d+1)``),
-the lane loops up to :data:`LOOP_MAX_TERMS` terms when there are at least a block (512) of inits,
+the lane loops up to :data:`LOOP_MAX_TERMS` terms when there are at least :data:`LOOP_MIN_LANES` inits,
 else the matrix engine. A float64 run hands on to Arb what it cannot certify (an undecided sign,
 an overflow, an interval wider than ``width_limit``), and refuses to run at all in a process whose
 floating-point environment breaks its assumptions (:mod:`verify.arith.fenv`); the trajectory says
@@ -32,7 +32,6 @@ import numpy as np
 from verify.arith import fenv
 from verify.arith.arrays import get_arithmetic
 from verify.dynamics.batch_codegen import MAX_UNROLLED_TERMS, unrolled_size
-from verify.dynamics.batch_layout import BLOCK
 from verify.dynamics.divergence import DEFAULT_DIVERGENCE_BOUND
 from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
@@ -49,9 +48,10 @@ FLOAT64_ENGINES = (BATCH_ENGINE, MATRIX_ENGINE)
 DEFAULT_WIDTH_LIMIT = 2.0**-26  # a wider float64 parameter interval goes to Arb
 # Beyond the unrolled sizes the lane loops (verify.dynamics.batch_loops) beat the matrix engine only
 # with many lanes of small networks (benchmarks/bench_wide.py (f), 512 lanes: 2.1x at 270 terms,
-# 2.2x at 1,152 terms, 0.83x at 4,352 terms); a block of lanes costs 512 lanes, so fewer inits go
-# to the matrix engine.
+# 2.2x at 1,152 terms, 0.83x at 4,352 terms), measured with 512 lanes; fewer inits go to the matrix
+# engine.
 LOOP_MAX_TERMS = 2048
+LOOP_MIN_LANES = 512
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def choose(problem: Problem, engine: str = AUTO, lanes: int = 1) -> EngineChoice
         return EngineChoice(engine, f"requested ({terms} terms)")
     if terms <= MAX_UNROLLED_TERMS:
         return EngineChoice(BATCH, f"{terms} terms <= {MAX_UNROLLED_TERMS}: float64 lanes unrolled for the shape")
-    if terms <= LOOP_MAX_TERMS and lanes >= BLOCK:
+    if terms <= LOOP_MAX_TERMS and lanes >= LOOP_MIN_LANES:
         return EngineChoice(BATCH, f"{terms} terms <= {LOOP_MAX_TERMS} and {lanes} inits: float64 lane loops")
     return EngineChoice(MATRIX, f"{terms} terms > {MAX_UNROLLED_TERMS}" + (
         f", {lanes} inits" if terms <= LOOP_MAX_TERMS else "") + ": float64 interval matrices on the BLAS")
