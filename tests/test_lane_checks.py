@@ -133,3 +133,65 @@ def test_widened_intervals_hold_the_arb_balls_and_decide_like_them(a, b, q):
         assert arb_lt.certainly()
     if ln.not_below((wlo, whi), q)[0]:
         assert arb_lt is Tri.FALSE
+
+
+# -- the merged rows of a LaneView --------------------------------------------------------------------
+class _Log:
+    def __init__(self, lane, t, pat, P, L):
+        self.lane, self.t, self.pat, self.P, self.L, self.used = lane, t, pat, P, L, len(lane)
+
+
+class _Run:
+    """What LaneView reads of a BatchRun, with a random change log."""
+
+    def __init__(self, lanes, steps, rec_steps, log, rec_P, rec_L):
+        self.status = np.zeros(lanes, np.int8)
+        self.steps, self.rec_steps, self.log, self.rec_P, self.rec_L = steps, rec_steps, log, rec_P, rec_L
+
+    def __len__(self):
+        return len(self.status)
+
+
+@st.composite
+def _runs(draw):
+    lanes, steps, p = draw(st.integers(1, 5)), draw(st.integers(1, 40)), draw(st.integers(1, 3))
+    inner = draw(st.sets(st.integers(1, steps - 1), max_size=steps - 1)) if steps > 1 else set()
+    rec_steps = np.array(sorted({0, steps} | inner), np.int64)
+    per_lane = [draw(st.sets(st.integers(0, steps), max_size=8)) for _ in range(lanes)]
+    entries = sorted((t, k) for k, ts in enumerate(per_lane) for t in ts)  # appended in step order
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    E, R = len(entries), len(rec_steps)
+    log = _Log(np.array([k for _, k in entries], np.int64).reshape(E), np.array([t for t, _ in entries], np.int64)
+               .reshape(E), rng.integers(0, 2, (E, 4)).astype(np.int8), rng.normal(size=(2, E, p)),
+               rng.normal(size=(2, E)))
+    return _Run(lanes, steps, rec_steps, log, rng.normal(size=(2, lanes, R, p)), rng.normal(size=(2, lanes, R)))
+
+
+def _inserted(run, sched, logged):
+    """The rows as LaneView built them with np.insert (the reference for the merge plan)."""
+    L, used = len(run), run.log.used
+    extra = np.flatnonzero(~np.isin(run.log.t[:used], run.rec_steps))
+    span = int(run.steps) + 1
+    sched_key = (np.arange(L)[:, None] * span + run.rec_steps[None, :]).reshape(-1)
+    extra_key = run.log.lane[:used][extra] * span + run.log.t[:used][extra]
+    order = np.argsort(extra_key, kind="stable")
+    extra, extra_key = extra[order], extra_key[order]
+    return np.insert(sched, np.searchsorted(sched_key, extra_key), logged[extra], axis=0)
+
+
+@given(_runs())
+def test_merged_rows_equal_the_inserted_rows(run):
+    view, log, L, p = ln.LaneView(run), run.log, len(run), run.rec_P.shape[-1]
+    expect = {"lane": _inserted(run, np.repeat(np.arange(L), len(run.rec_steps)), log.lane),
+              "t": _inserted(run, np.tile(run.rec_steps, L), log.t),
+              "lo": _inserted(run, run.rec_P[0].reshape(-1, p), log.P[0]),
+              "hi": _inserted(run, run.rec_P[1].reshape(-1, p), log.P[1]),
+              "loss_lo": _inserted(run, run.rec_L[0].reshape(-1), log.L[0]),
+              "loss_hi": _inserted(run, run.rec_L[1].reshape(-1), log.L[1])}
+    for name, want in expect.items():
+        got = getattr(view, name)
+        assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes(), name
+    assert view.row_start.tolist() == np.searchsorted(expect["lane"], np.arange(L + 1)).tolist()
+    # rows sorted by (lane, step): each lane's rows are its recorded steps in order, without duplicates
+    key = view.lane * (run.steps + 1) + view.t
+    assert (np.diff(key) > 0).all()
