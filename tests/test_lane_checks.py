@@ -17,6 +17,8 @@ from flint import arb
 from hypothesis import given
 from hypothesis import strategies as st
 
+from proofs.paper_a import checks as ck
+from proofs.paper_a import lanes as lk
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
 from verify.arith import Tri, get_backend
 from verify.claims import lanes as ln
@@ -195,3 +197,22 @@ def test_merged_rows_equal_the_inserted_rows(run):
     # rows sorted by (lane, step): each lane's rows are its recorded steps in order, without duplicates
     key = view.lane * (run.steps + 1) + view.t
     assert (np.diff(key) > 0).all()
+
+
+any_doubles = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(st.tuples(any_doubles, any_doubles, any_doubles, any_doubles), min_size=1, max_size=8))
+def test_basin_of_doubles_is_the_exact_basin(rows):
+    """The float sums decide the signs of w1 + b1 and b2 - w2 exactly (huge, subnormal, cancelling)."""
+    got = lk.basin_of_doubles(np.array(rows, np.float64)).tolist()
+    assert got == [ck.in_basin(tuple(Fraction(v) for v in row)) for row in rows]
+
+
+@given(any_doubles, st.sampled_from((1.0, -1.0, 2.0**-1074, -(2.0**-1074))))
+def test_basin_of_doubles_at_cancellation(v, d):
+    """w1 + b1 (and b2 - w2) at 0 exactly or one subnormal step from it."""
+    w1 = v
+    rows = [(w1, -w1, -w1, -w1), (w1, -w1 + d, -w1, -w1 + d), (w1, d - w1, w1, w1 + d)]
+    got = lk.basin_of_doubles(np.array(rows, np.float64)).tolist()
+    assert got == [ck.in_basin(tuple(Fraction(x) for x in row)) for row in rows]

@@ -258,6 +258,14 @@ class LaneView:
         return self.lo[:, q], self.hi[:, q]
 
 
+def pick(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]`` where ``at >= 0``, -1 where ``at < 0`` (e.g. a row or phase entry per lane)."""
+    out = np.full(len(at), -1, values.dtype)
+    hit = at >= 0
+    out[hit] = values[at[hit]]
+    return out
+
+
 LaneChecker = Callable[[LaneView], Sequence[Any]]  # per lane: an Outcome, or None (the checker decides)
 
 
