@@ -216,3 +216,20 @@ def test_basin_of_doubles_at_cancellation(v, d):
     rows = [(w1, -w1, -w1, -w1), (w1, -w1 + d, -w1, -w1 + d), (w1, d - w1, w1, w1 + d)]
     got = lk.basin_of_doubles(np.array(rows, np.float64)).tolist()
     assert got == [ck.in_basin(tuple(Fraction(x) for x in row)) for row in rows]
+
+
+_SPECIAL = (0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.0**-1022, -(2.0**-1022), 1.7976931348623157e308,
+            -1.7976931348623157e308)
+
+
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from(_SPECIAL)), min_size=1, max_size=40),
+       st.booleans())
+def test_next_double_is_nextafter_bit_for_bit(items, strided):
+    """Every bit pattern (NaN payloads, subnormals, zeros of both signs, infinities) steps as np.nextafter."""
+    bits = np.array([v if isinstance(v, int) else int(np.float64(v).view(np.int64)) for v in items], np.int64)
+    x = bits.view(np.float64)
+    if strided:  # a column of a matrix (not contiguous)
+        x = np.stack([x, x], axis=1)[:, 0]
+    with np.errstate(all="ignore"):
+        assert ln._up(x).tobytes() == np.nextafter(x, np.inf).tobytes()
+        assert ln._down(x).tobytes() == np.nextafter(x, -np.inf).tobytes()
