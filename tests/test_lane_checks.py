@@ -163,8 +163,9 @@ def _runs(draw):
     entries = sorted((t, k) for k, ts in enumerate(per_lane) for t in ts)  # appended in step order
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     E, R = len(entries), len(rec_steps)
+    pat = rng.integers(0, draw(st.sampled_from((2, 3))), (E, draw(st.integers(1, 5)))).astype(np.int8)  # 3: not bits
     log = _Log(np.array([k for _, k in entries], np.int64).reshape(E), np.array([t for t, _ in entries], np.int64)
-               .reshape(E), rng.integers(0, 2, (E, 4)).astype(np.int8), rng.normal(size=(2, E, p)),
+               .reshape(E), pat, rng.normal(size=(2, E, p)),
                rng.normal(size=(2, E)))
     return _Run(lanes, steps, rec_steps, log, rng.normal(size=(2, lanes, R, p)), rng.normal(size=(2, lanes, R)))
 
@@ -194,6 +195,19 @@ def test_merged_rows_equal_the_inserted_rows(run):
         got = getattr(view, name)
         assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes(), name
     assert view.row_start.tolist() == np.searchsorted(expect["lane"], np.arange(L + 1)).tolist()
+    porder = np.argsort(log.lane, kind="stable")
+    assert view.phase_pat == ["".join(map(str, bits)) for bits in log.pat[porder].tolist()]
+    # the phase helpers against each lane's phases read one by one
+    seqs = [[(t, "".join(map(str, b))) for k2, t, b in zip(log.lane.tolist(), log.t.tolist(), log.pat.tolist(),
+                                                         strict=True) if k2 == k] for k in range(L)]
+    assert [view.phases(k) for k in range(L)] == seqs
+    path_of, paths = view.phase_paths()
+    assert [paths[i] for i in path_of.tolist()] == [tuple(p for _, p in seq) for seq in seqs]
+    for pattern in {*view.patterns, "none"}:
+        t, last = view.first_phase(pattern)
+        firsts = [next((i for i, (_, q) in enumerate(seq) if q == pattern), None) for seq in seqs]
+        assert t.tolist() == [-1 if i is None else seqs[k][i][0] for k, i in enumerate(firsts)]
+        assert last.tolist() == [i is not None and i == len(seqs[k]) - 1 for k, i in enumerate(firsts)]
     # rows sorted by (lane, step): each lane's rows are its recorded steps in order, without duplicates
     key = view.lane * (run.steps + 1) + view.t
     assert (np.diff(key) > 0).all()

@@ -85,6 +85,21 @@ def _scatter(keep: np.ndarray, at_extra: np.ndarray, sched: np.ndarray, extra: n
     return out
 
 
+def _pattern_codes(bits: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct rows of ``bits`` (one activation pattern per row) as strings of their digits, and
+    each row's index into them. Rows of 0/1 bits are packed into integers first (far faster than
+    ``np.unique`` over rows)."""
+    n = bits.shape[1]
+    if len(bits) == 0:
+        return [], np.zeros(0, np.int64)
+    if 1 <= n <= 62 and bool(((bits == 0) | (bits == 1)).all()):
+        packed = bits.astype(np.int64) @ (np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64))
+        uniq, code = np.unique(packed, return_inverse=True)
+        return [format(c, f"0{n}b") for c in uniq.tolist()], code.reshape(-1)
+    rows, code = np.unique(bits, axis=0, return_inverse=True)
+    return ["".join(map(str, row)) for row in rows.tolist()], code.reshape(-1)
+
+
 class LaneView:
     """The lanes of one :class:`~verify.dynamics.batch.BatchRun`, read as flat arrays.
 
@@ -108,13 +123,7 @@ class LaneView:
         porder = np.argsort(log.lane[:used], kind="stable")  # the log is appended in step order
         self.phase_lane = log.lane[:used][porder]
         self.phase_t = log.t[:used][porder]
-        bits = log.pat[:used][porder]
-        if used:
-            uniq, code = np.unique(bits, axis=0, return_inverse=True)
-        else:
-            uniq, code = bits, np.zeros(0, np.int64)
-        self.patterns = ["".join(map(str, row)) for row in uniq.tolist()]
-        self.phase_code = code.reshape(-1)
+        self.patterns, self.phase_code = _pattern_codes(log.pat[:used][porder])
         self.phase_start = np.searchsorted(self.phase_lane, np.arange(L + 1))
 
     @cached_property
