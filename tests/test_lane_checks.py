@@ -2,7 +2,8 @@
 
 The contract: where a lane checker returns an outcome for a lane of a float64 batch, that outcome is
 equal (status, detail, precision, data, in the same order) to ``claim.check`` on the lane's
-trajectory; and a sweep gives the same results with and without lane checkers.
+trajectory, except ``OUTSIDE``, which it returns only where ``claim.admits`` rejects the init; and a
+sweep gives the same results with and without lane checkers.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def _lanes_and_checker(settings: CheckSettings, thetas: list[tuple[Fraction, ...
                 continue
             decided += 1
             case = Case(settings, run.init(k), k, problem)
+            if out is ln.OUTSIDE:  # the runner's not-admitted outcome: admits must reject the init
+                assert claim.admits(case) is False, (claim.id, k)
+                continue
             case.__dict__["trajectory"] = run.trajectory(k, spec.prec)
             assert _text(out) == _text(claim.check(case)), (claim.id, k)
     return decided, pairs
@@ -247,3 +251,13 @@ def test_next_double_is_nextafter_bit_for_bit(items, strided):
     with np.errstate(all="ignore"):
         assert ln._up(x).tobytes() == np.nextafter(x, np.inf).tobytes()
         assert ln._down(x).tobytes() == np.nextafter(x, -np.inf).tobytes()
+
+
+zero_or_not = st.one_of(st.sampled_from((0.0, -0.0)), any_doubles)
+
+
+@given(st.lists(st.tuples(any_doubles, zero_or_not, any_doubles, zero_or_not), min_size=1, max_size=8))
+def test_zero_bias_f_start_of_doubles_is_the_hypothesis(rows):
+    got = lk.zero_bias_f_start_of_doubles(np.array(rows, np.float64)).tolist()
+    settings = CheckSettings()
+    assert got == [ck.zero_bias_f_start(Case(settings, tuple(Fraction(v) for v in row))) for row in rows]

@@ -50,6 +50,23 @@ def undecided(view: ln.LaneView) -> LaneOutcomes:
     return [None] * len(view)
 
 
+def zero_bias_f_start_of_doubles(theta: np.ndarray) -> np.ndarray:
+    """:func:`proofs.paper_a.checks.zero_bias_f_start` of each row ``(w1, b1, w2, b2)`` of doubles
+    (comparisons of doubles with 0 are exact)."""
+    w1, b1, w2, b2 = (theta[:, i] for i in range(4))
+    return (b1 == 0) & (b2 == 0) & (w1 > 0) & (w2 < 0)
+
+
+def monotone_lanes(view: ln.LaneView) -> LaneOutcomes:
+    """For a claim whose hypotheses are :func:`proofs.paper_a.checks.monotone_admits`: the lanes whose
+    init is not zero-bias with ``w1(0) > 0 > w2(0)`` are outside them (:data:`verify.claims.lanes.OUTSIDE`,
+    no init built); the others are left to ``admits`` and the checker."""
+    theta = view.init_doubles()
+    if theta is None or theta.shape[1] != 4:
+        return undecided(view)
+    return _place(view, np.flatnonzero(view.completed & ~zero_bias_f_start_of_doubles(theta)), lambda: ln.OUTSIDE)
+
+
 def phase_ordering_lanes(view: ln.LaneView) -> LaneOutcomes:
     """:func:`proofs.paper_a.checks.phase_ordering_checker`, certified lanes only (one outcome per
     distinct pattern path)."""

@@ -23,7 +23,11 @@ checkers decide from the double intervals with directed rounding, in one of two 
 
 Lane checkers decide the outcomes that need no counterexample (certified, not-admitted) and leave
 refutations and inconclusive outcomes to the checker (``None``): those carry exact counterexamples
-or trigger an escalation to Arb.
+or trigger an escalation to Arb. For a claim with hypotheses (``Claim.admits``), the runner asks
+``admits`` on each lane's exact init and uses the lane checker's outcome only where it holds; a lane
+checker may answer :data:`OUTSIDE` (this very object) for a lane whose init ``admits`` certainly
+rejects, which is the runner's own outcome there, so the runner need not build the init and ask
+(tested: ``admits`` is False on every such lane).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from verify.arith.f64 import enclose
+from verify.claims.result import Outcome, Status
 from verify.dynamics import batch_layout as bl
 from verify.dynamics.batch import F64_PREC, BatchRun
 
@@ -43,6 +48,8 @@ ARB_SLACK = 2.0**-20  # relative widening that covers Arb's radius rounding (30-
 TINY = 2.0**-1000  # absolute widening (the relative one vanishes at 0)
 
 Interval = tuple[np.ndarray, np.ndarray]
+
+OUTSIDE = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")  # the runner's outcome where admits fails
 
 
 def merge_plan(lanes: int, rec_steps: np.ndarray, log_lane: np.ndarray, log_t: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -146,28 +146,36 @@ def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Seq
     lanes = np.flatnonzero(view.completed).tolist()
     cases: dict[int, Case] = {}  # per lane, one case shared by every claim's hypotheses
     columns = [_lane_column(claim, view, lanes, settings, indices, problem, cases) for claim in claims]
+    every = np.ones(len(lanes), bool)  # per lane: every claim decided
+    for column in columns:
+        every &= np.fromiter((o is not None for o in column), bool, len(lanes))
     out: list[tuple[None, list[Outcome]] | None] = [None] * len(run)
-    for k, decided in zip(lanes, zip(*columns, strict=True) if columns else (), strict=True):
-        if None in decided:
-            known[k] = list(decided)
-        else:
+    for k, full, decided in zip(lanes, every.tolist(), zip(*columns, strict=True), strict=True):
+        if full:
             out[k] = (None, list(decided))
+        else:
+            known[k] = list(decided)
     return out
 
 
 def _lane_column(claim: Claim, view: Any, lanes: list[int], settings: CheckSettings, indices: Sequence[int],
                  problem: Any, cases: dict[int, Case]) -> list[Outcome | None]:
     """One claim on the completed ``lanes`` of ``view``: the lane checker's outcome where the init is
-    admitted, not-admitted where it is not, None where the lane checker does not decide or
+    admitted, not-admitted where it is not (:data:`~verify.claims.lanes.OUTSIDE`, also where the lane
+    checker says so: ``admits`` is not asked then), None where the lane checker does not decide or
     the hypotheses are undecided (the checker's path says so, with the message)."""
+    from verify.claims.lanes import OUTSIDE
+
     if claim.lanes is None:
         return [None] * len(lanes)
     fast = claim.lanes(view)
     if claim.admits is always:
         return [fast[k] for k in lanes]
-    outside = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")  # one object for every lane
     column: list[Outcome | None] = []
     for k in lanes:
+        if fast[k] is OUTSIDE:
+            column.append(OUTSIDE)
+            continue
         case = cases.get(k)
         if case is None:
             case = cases[k] = Case(settings, view.theta0(k), indices[k], problem)
@@ -175,7 +183,7 @@ def _lane_column(claim: Claim, view: Any, lanes: list[int], settings: CheckSetti
             admitted = claim.admits(case)
         except UndecidableError:
             admitted = None
-        column.append(fast[k] if admitted else outside if admitted is False else None)
+        column.append(fast[k] if admitted else OUTSIDE if admitted is False else None)
     return column
 
 
