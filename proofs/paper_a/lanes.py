@@ -131,7 +131,7 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
         starts = view.row_start[:-1]
         entry_lanes = np.flatnonzero(entry_of >= 0)
         ok = np.ones(len(rows), bool)
-        lo, hi = view.lo[rows], view.hi[rows]
+        lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
         for q in qs.values():
             cols = [(c, ck.NAMES.index(name)) for c, name in q.terms]
             val = ln.inner_linear([(c, (lo[:, i], hi[:, i])) for c, i in cols])
@@ -175,7 +175,7 @@ def _classified(view: ln.LaneView, rows: np.ndarray) -> np.ndarray | None:
     if any(Fraction(v) != q for v, q in zip(weights + xs, [*net.output_weights, *(r[0] for r in data.X)],
                                            strict=True)):
         return None
-    lo, hi = view.lo[rows], view.hi[rows]
+    lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
     wide = {}  # each parameter widened once, for every training point
     ok = np.ones(len(rows), bool)
     for x, y in zip(xs, data.y, strict=True):
