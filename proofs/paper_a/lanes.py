@@ -161,7 +161,37 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
     return lanes
 
 
+def _wide_loss(view: ln.LaneView) -> ln.Interval:
+    """The loss at every row widened to hold its Arb ball (outer mode), made once per view."""
+    key = (__name__, "wide loss")
+    if key not in view.memo:
+        view.memo[key] = ln.widen((view.loss_lo, view.loss_hi))
+    return view.memo[key]  # type: ignore[return-value]
+
+
 def _classified(view: ln.LaneView, rows: np.ndarray) -> np.ndarray | None:
+    """:func:`_classified_rows` at ``rows``, each row computed once per view (the small-loss claims
+    of several thresholds ask for overlapping rows)."""
+    key = (__name__, "classified")
+    known = view.memo.get(key)
+    if key not in view.memo:
+        first = _classified_rows(view, rows)
+        if first is None:
+            view.memo[key] = None
+            return None
+        known = view.memo[key] = np.full(len(view.t), -1, np.int8)  # -1: not computed yet
+        known[rows] = first
+        return first
+    if known is None:
+        return None
+    assert isinstance(known, np.ndarray)
+    todo = rows[known[rows] < 0]
+    if len(todo):
+        known[todo] = _classified_rows(view, todo)
+    return known[rows] == 1
+
+
+def _classified_rows(view: ln.LaneView, rows: np.ndarray) -> np.ndarray | None:
     """At each of ``rows``: every training point certainly correctly classified (``y_i Phi(x_i) > 0``
     TRUE on the Arb balls), from outer intervals; None when the network is not paper A's kind (fixed
     output weights, inputs and weights that are doubles). Elementwise in the rows, so the same on a
@@ -199,7 +229,7 @@ def small_loss_lanes(threshold: object = ck.HALF) -> Callable[[ln.LaneView], Lan
     thr = Fraction(threshold)
 
     def lanes(view: ln.LaneView) -> LaneOutcomes:
-        loss = ln.widen((view.loss_lo, view.loss_hi))
+        loss = _wide_loss(view)
         small, large = ln.below(loss, thr), ln.not_below(loss, thr)
         decided = view.every(small | large) & view.completed
         seen = view.count(~large)
@@ -244,7 +274,7 @@ def _in_basin(view: ln.LaneView, lanes: np.ndarray) -> np.ndarray:
 def convergence_basin_lanes(view: ln.LaneView) -> LaneOutcomes:
     """:func:`proofs.paper_a.checks.convergence_basin_checker`, certified lanes only."""
     loss = (view.loss_lo, view.loss_hi)
-    small = ln.below(ln.widen(loss), ck.HALF)
+    small = ln.below(_wide_loss(view), ck.HALF)
     not_small = loss[1] >= enclose(ck.HALF)[1]  # the Arb ball reaches at least as high: never certified < 1/2
     row = view.first(small)
     unsure = view.first(~small & ~not_small)

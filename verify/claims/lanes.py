@@ -114,7 +114,8 @@ class LaneView:
     duplicates), sorted by lane then step, i.e. each lane's rows are its trajectory's records in
     order. ``lane[r]``, ``t[r]``; ``lo[r, q]``/``hi[r, q]`` the double interval of parameter ``q``;
     ``loss_lo[r]``/``loss_hi[r]``. Rows of lanes that did not complete hold whatever the batch
-    wrote; only ``completed`` lanes are meaningful. Phases: each lane's certified pattern changes
+    wrote; only ``completed`` lanes are meaningful. ``memo``: a dict where lane checkers keep what
+    several of them derive from the same view (e.g. the widened loss). Phases: each lane's certified pattern changes
     ``(t, pattern)`` in step order (:meth:`phases`), as flat arrays ``phase_lane``, ``phase_t`` and
     ``phase_code`` (an index into ``patterns``, the distinct patterns as strings). Each array is
     built on first use.
@@ -126,6 +127,7 @@ class LaneView:
         self.n_lanes = L
         self.prec = F64_PREC
         self.completed = run.status == bl.COMPLETE
+        self.memo: dict[object, object] = {}  # what lane checkers derive from this view and share (by key)
         log, used = run.log, run.log.used
         porder = np.argsort(log.lane[:used], kind="stable")  # the log is appended in step order
         self.phase_lane = log.lane[:used][porder]
