@@ -130,17 +130,17 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
         at0 = (t_lane == 0) & after
         starts = view.row_start[:-1]
         entry_lanes = np.flatnonzero(entry_of >= 0)
+        entry_rows = entry_of[entry_lanes]
+        spread = np.zeros(L, np.int64)  # values per entry lane, spread over its rows (elementwise: the same doubles)
+        spread[entry_lanes] = np.arange(len(entry_lanes))
+        spread = spread[lane]
         ok = np.ones(len(rows), bool)
         lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
         for q in qs.values():
             cols = [(c, ck.NAMES.index(name)) for c, name in q.terms]
             val = ln.inner_linear([(c, (lo[:, i], hi[:, i])) for c, i in cols])
-            # per lane at its F entry row, then spread over its rows (elementwise: the same doubles)
-            at_entry = ln.inner_linear([(c, (view.lo[entry_of[entry_lanes], i], view.hi[entry_of[entry_lanes], i]))
-                                        for c, i in cols])
-            spread = np.zeros(L, np.int64)
-            spread[entry_lanes] = np.arange(len(entry_lanes))
-            ok &= ~after | ln.inner_overlaps(val, (at_entry[0][spread[lane]], at_entry[1][spread[lane]]))
+            at_entry = ln.inner_linear([(c, (view.lo[entry_rows, i], view.hi[entry_rows, i])) for c, i in cols])
+            ok &= ~after | ln.inner_overlaps(val, (at_entry[0][spread], at_entry[1][spread]))
             # the exact initial value, for runs in F from step 0, enclosed from the step-0 row (the
             # tightest double enclosure of the exact init: a point where the init is a double)
             q0 = ln.outer_linear([(c, (view.lo[starts, i], view.hi[starts, i])) for c, i in cols])

@@ -56,7 +56,7 @@ def merge_plan(lanes: int, rec_steps: np.ndarray, log_lane: np.ndarray, log_t: n
     """Where the change-log entries go among the scheduled rows.
 
     Scheduled rows: ``lanes * R`` rows, lane by lane, each lane's at the ``R`` sorted steps
-    ``rec_steps``. Log entries: ``(log_lane[e], log_t[e])``, each step in ``0 .. rec_steps``'s span.
+    ``rec_steps``. Log entries: ``(log_lane[e], log_t[e])``, at most one per (lane, step).
     The merged rows are the scheduled rows plus the log entries whose step is not scheduled, sorted
     by (lane, step), a log entry after the scheduled rows of its lane before its step and, among log
     entries of one (lane, step), in log order (what ``np.insert`` of the entries, sorted stably by
@@ -114,11 +114,11 @@ class LaneView:
     duplicates), sorted by lane then step, i.e. each lane's rows are its trajectory's records in
     order. ``lane[r]``, ``t[r]``; ``lo[r, q]``/``hi[r, q]`` the double interval of parameter ``q``;
     ``loss_lo[r]``/``loss_hi[r]``. Rows of lanes that did not complete hold whatever the batch
-    wrote; only ``completed`` lanes are meaningful. ``memo``: a dict where lane checkers keep what
-    several of them derive from the same view (e.g. the widened loss). Phases: each lane's certified pattern changes
-    ``(t, pattern)`` in step order (:meth:`phases`), as flat arrays ``phase_lane``, ``phase_t`` and
-    ``phase_code`` (an index into ``patterns``, the distinct patterns as strings). Each array is
-    built on first use.
+    wrote; only ``completed`` lanes are meaningful. Each row array is built on first use. Phases:
+    each lane's certified pattern changes ``(t, pattern)`` in step order (:meth:`phases`), as flat
+    arrays ``phase_lane``, ``phase_t`` and ``phase_code`` (an index into ``patterns``, the distinct
+    patterns as strings). ``memo``: where lane checkers keep what several of them derive from the
+    same view (e.g. the widened loss), by a key of their own.
     """
 
     def __init__(self, run: BatchRun) -> None:
