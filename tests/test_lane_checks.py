@@ -207,6 +207,11 @@ def test_merged_rows_equal_the_inserted_rows(run):
     assert [view.phases(k) for k in range(L)] == seqs
     path_of, paths = view.phase_paths()
     assert [paths[i] for i in path_of.tolist()] == [tuple(p for _, p in seq) for seq in seqs]
+    mask = np.random.default_rng(len(view.t)).random(len(view.t)) < 0.3
+    per_lane = [np.flatnonzero(mask & (view.lane == k)) for k in range(L)]
+    assert view.first(mask).tolist() == [int(r[0]) if len(r) else -1 for r in per_lane]
+    assert view.count(mask).tolist() == [len(r) for r in per_lane]
+    assert view.every(mask).tolist() == [bool(mask[view.lane == k].all()) for k in range(L)]
     for pattern in {*view.patterns, "none"}:
         t, last = view.first_phase(pattern)
         firsts = [next((i for i, (_, q) in enumerate(seq) if q == pattern), None) for seq in seqs]

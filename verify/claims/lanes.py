@@ -267,8 +267,10 @@ class LaneView:
         """Per lane: the first of its rows where ``mask`` holds, or -1."""
         rows = np.flatnonzero(mask)
         out = np.full(self.n_lanes, -1, np.int64)
-        lanes, at = np.unique(self.lane[rows], return_index=True)
-        out[lanes] = rows[at]
+        lane = self.lane[rows]
+        first = np.ones(len(rows), bool)
+        first[1:] = lane[1:] != lane[:-1]  # rows are sorted by lane: the first of each run
+        out[lane[first]] = rows[first]
         return out
 
     def param(self, q: int) -> Interval:
