@@ -26,6 +26,14 @@ Before (branch ``lanefast`` at its start, f7322ca, same machine, 2,048 x 1,000, 
     mut-conserved-u                    48.1      23.5   221.2
     all                               740.4     361.5  3405.0
 
+After (branch ``lanefast``, 6bf885f, load average about 2, medians of 9), ms and speed-up:
+phase-ordering 3.7 (12.6x), f-invariance 21.2 (2.8x), monotone-numerator 37.2 (2.2x; its 512
+admitted lanes still build their exact init and run ``admits`` with an Arb ``exp``),
+small-loss-classifies 39.0 (5.4x), convergence-basin 13.0 (12.7x), degenerate-interval 2.1 (15x),
+mut-numerator-limit-difference 38.4 (2.2x), mut-absorbing-0110 2.3 (15x), mut-absorbing-1111 2.5
+(16x), mut-small-loss-0.9 90.4 (2.3x; 160,000 rows to classify, numpy passes of directed rounding),
+mut-conserved-u 19.3 (2.5x), all 164.7 (4.5x).
+
     python benchmarks/bench_lane_checks.py [--inits 2048] [--steps 1000] [--repeats 7]
 """
 
