@@ -2,7 +2,8 @@
 
 The contract: where a lane checker returns an outcome for a lane of a float64 batch, that outcome is
 equal (status, detail, precision, data, in the same order) to ``claim.check`` on the lane's
-trajectory; and a sweep gives the same results with and without lane checkers.
+trajectory, except ``OUTSIDE``, which it returns only where ``claim.admits`` rejects the init; and a
+sweep gives the same results with and without lane checkers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from flint import arb
 from hypothesis import given
 from hypothesis import strategies as st
 
+from proofs.paper_a import checks as ck
+from proofs.paper_a import lanes as lk
 from proofs.paper_a.catalog import CLAIMS, MUTATIONS
 from verify.arith import Tri, get_backend
 from verify.claims import lanes as ln
@@ -55,6 +58,9 @@ def _lanes_and_checker(settings: CheckSettings, thetas: list[tuple[Fraction, ...
                 continue
             decided += 1
             case = Case(settings, run.init(k), k, problem)
+            if out is ln.OUTSIDE:  # the runner's not-admitted outcome: admits must reject the init
+                assert claim.admits(case) is False, (claim.id, k)
+                continue
             case.__dict__["trajectory"] = run.trajectory(k, spec.prec)
             assert _text(out) == _text(claim.check(case)), (claim.id, k)
     return decided, pairs
@@ -133,3 +139,130 @@ def test_widened_intervals_hold_the_arb_balls_and_decide_like_them(a, b, q):
         assert arb_lt.certainly()
     if ln.not_below((wlo, whi), q)[0]:
         assert arb_lt is Tri.FALSE
+
+
+# -- the merged rows of a LaneView --------------------------------------------------------------------
+class _Log:
+    def __init__(self, lane, t, pat, P, L):
+        self.lane, self.t, self.pat, self.P, self.L, self.used = lane, t, pat, P, L, len(lane)
+
+
+class _Run:
+    """What LaneView reads of a BatchRun, with a random change log."""
+
+    def __init__(self, lanes, steps, rec_steps, log, rec_P, rec_L):
+        self.status = np.zeros(lanes, np.int8)
+        self.steps, self.rec_steps, self.log, self.rec_P, self.rec_L = steps, rec_steps, log, rec_P, rec_L
+
+    def __len__(self):
+        return len(self.status)
+
+
+@st.composite
+def _runs(draw):
+    lanes, steps, p = draw(st.integers(1, 5)), draw(st.integers(1, 40)), draw(st.integers(1, 3))
+    inner = draw(st.sets(st.integers(1, steps - 1), max_size=steps - 1)) if steps > 1 else set()
+    rec_steps = np.array(sorted({0, steps} | inner), np.int64)
+    per_lane = [draw(st.sets(st.integers(0, steps), max_size=8)) for _ in range(lanes)]
+    entries = sorted((t, k) for k, ts in enumerate(per_lane) for t in ts)  # appended in step order
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    E, R = len(entries), len(rec_steps)
+    pat = rng.integers(0, draw(st.sampled_from((2, 3))), (E, draw(st.integers(1, 5)))).astype(np.int8)  # 3: not bits
+    log = _Log(np.array([k for _, k in entries], np.int64).reshape(E), np.array([t for t, _ in entries], np.int64)
+               .reshape(E), pat, rng.normal(size=(2, E, p)),
+               rng.normal(size=(2, E)))
+    return _Run(lanes, steps, rec_steps, log, rng.normal(size=(2, lanes, R, p)), rng.normal(size=(2, lanes, R)))
+
+
+def _inserted(run, sched, logged):
+    """The rows as LaneView built them with np.insert (the reference for the merge plan)."""
+    L, used = len(run), run.log.used
+    extra = np.flatnonzero(~np.isin(run.log.t[:used], run.rec_steps))
+    span = int(run.steps) + 1
+    sched_key = (np.arange(L)[:, None] * span + run.rec_steps[None, :]).reshape(-1)
+    extra_key = run.log.lane[:used][extra] * span + run.log.t[:used][extra]
+    order = np.argsort(extra_key, kind="stable")
+    extra, extra_key = extra[order], extra_key[order]
+    return np.insert(sched, np.searchsorted(sched_key, extra_key), logged[extra], axis=0)
+
+
+@given(_runs())
+def test_merged_rows_equal_the_inserted_rows(run):
+    view, log, L, p = ln.LaneView(run), run.log, len(run), run.rec_P.shape[-1]
+    expect = {"lane": _inserted(run, np.repeat(np.arange(L), len(run.rec_steps)), log.lane),
+              "t": _inserted(run, np.tile(run.rec_steps, L), log.t),
+              "lo": _inserted(run, run.rec_P[0].reshape(-1, p), log.P[0]),
+              "hi": _inserted(run, run.rec_P[1].reshape(-1, p), log.P[1]),
+              "loss_lo": _inserted(run, run.rec_L[0].reshape(-1), log.L[0]),
+              "loss_hi": _inserted(run, run.rec_L[1].reshape(-1), log.L[1])}
+    for name, want in expect.items():
+        got = getattr(view, name)
+        assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes(), name
+    assert view.row_start.tolist() == np.searchsorted(expect["lane"], np.arange(L + 1)).tolist()
+    porder = np.argsort(log.lane, kind="stable")
+    assert view.phase_pat == ["".join(map(str, bits)) for bits in log.pat[porder].tolist()]
+    # the phase helpers against each lane's phases read one by one
+    seqs = [[(t, "".join(map(str, b))) for k2, t, b in zip(log.lane.tolist(), log.t.tolist(), log.pat.tolist(),
+                                                         strict=True) if k2 == k] for k in range(L)]
+    assert [view.phases(k) for k in range(L)] == seqs
+    path_of, paths = view.phase_paths()
+    assert [paths[i] for i in path_of.tolist()] == [tuple(p for _, p in seq) for seq in seqs]
+    mask = np.random.default_rng(len(view.t)).random(len(view.t)) < 0.3
+    per_lane = [np.flatnonzero(mask & (view.lane == k)) for k in range(L)]
+    assert view.first(mask).tolist() == [int(r[0]) if len(r) else -1 for r in per_lane]
+    assert view.count(mask).tolist() == [len(r) for r in per_lane]
+    assert view.every(mask).tolist() == [bool(mask[view.lane == k].all()) for k in range(L)]
+    for pattern in {*view.patterns, "none"}:
+        t, last = view.first_phase(pattern)
+        firsts = [next((i for i, (_, q) in enumerate(seq) if q == pattern), None) for seq in seqs]
+        assert t.tolist() == [-1 if i is None else seqs[k][i][0] for k, i in enumerate(firsts)]
+        assert last.tolist() == [i is not None and i == len(seqs[k]) - 1 for k, i in enumerate(firsts)]
+    # rows sorted by (lane, step): each lane's rows are its recorded steps in order, without duplicates
+    key = view.lane * (run.steps + 1) + view.t
+    assert (np.diff(key) > 0).all()
+
+
+any_doubles = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(st.tuples(any_doubles, any_doubles, any_doubles, any_doubles), min_size=1, max_size=8))
+def test_basin_of_doubles_is_the_exact_basin(rows):
+    """The float sums decide the signs of w1 + b1 and b2 - w2 exactly (huge, subnormal, cancelling)."""
+    got = lk.basin_of_doubles(np.array(rows, np.float64)).tolist()
+    assert got == [ck.in_basin(tuple(Fraction(v) for v in row)) for row in rows]
+
+
+@given(any_doubles, st.sampled_from((1.0, -1.0, 2.0**-1074, -(2.0**-1074))))
+def test_basin_of_doubles_at_cancellation(v, d):
+    """w1 + b1 (and b2 - w2) at 0 exactly or one subnormal step from it."""
+    w1 = v
+    rows = [(w1, -w1, -w1, -w1), (w1, -w1 + d, -w1, -w1 + d), (w1, d - w1, w1, w1 + d)]
+    got = lk.basin_of_doubles(np.array(rows, np.float64)).tolist()
+    assert got == [ck.in_basin(tuple(Fraction(x) for x in row)) for row in rows]
+
+
+_SPECIAL = (0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.0**-1022, -(2.0**-1022), 1.7976931348623157e308,
+            -1.7976931348623157e308)
+
+
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from(_SPECIAL)), min_size=1, max_size=40),
+       st.booleans())
+def test_next_double_is_nextafter_bit_for_bit(items, strided):
+    """Every bit pattern (NaN payloads, subnormals, zeros of both signs, infinities) steps as np.nextafter."""
+    bits = np.array([v if isinstance(v, int) else int(np.float64(v).view(np.int64)) for v in items], np.int64)
+    x = bits.view(np.float64)
+    if strided:  # a column of a matrix (not contiguous)
+        x = np.stack([x, x], axis=1)[:, 0]
+    with np.errstate(all="ignore"):
+        assert ln._up(x).tobytes() == np.nextafter(x, np.inf).tobytes()
+        assert ln._down(x).tobytes() == np.nextafter(x, -np.inf).tobytes()
+
+
+zero_or_not = st.one_of(st.sampled_from((0.0, -0.0)), any_doubles)
+
+
+@given(st.lists(st.tuples(any_doubles, zero_or_not, any_doubles, zero_or_not), min_size=1, max_size=8))
+def test_zero_bias_f_start_of_doubles_is_the_hypothesis(rows):
+    got = lk.zero_bias_f_start_of_doubles(np.array(rows, np.float64)).tolist()
+    settings = CheckSettings()
+    assert got == [ck.zero_bias_f_start(Case(settings, tuple(Fraction(v) for v in row))) for row in rows]

@@ -29,40 +29,78 @@ def _at(view: ln.LaneView, out: Outcome) -> Outcome:
     return Outcome(out.status, out.detail, view.prec, out.counterexample, out.data)
 
 
+def _place(view: ln.LaneView, lanes: np.ndarray, make: Callable[..., Outcome], *keys: np.ndarray) -> LaneOutcomes:
+    """Outcomes for ``lanes`` (others: None): ``make(*key)`` with each lane's values of ``keys`` as
+    Python scalars, made once per distinct key and shared by the lanes that have it (outcomes are
+    frozen; many lanes share e.g. the step of F entry)."""
+    out: LaneOutcomes = [None] * len(view)
+    made: dict[tuple, Outcome] = {}
+    columns = [np.asarray(k)[lanes].tolist() for k in keys]
+    for k, key in zip(lanes.tolist(), zip(*columns, strict=True) if columns else [()] * len(lanes), strict=True):
+        o = made.get(key)
+        if o is None:
+            o = made[key] = make(*key)
+        out[k] = o
+    return out
+
+
 def undecided(view: ln.LaneView) -> LaneOutcomes:
     """No lane decided here: for a claim whose hypotheses (on the exact init) are what the runner
     can decide without the trajectory."""
     return [None] * len(view)
 
 
+def zero_bias_f_start_of_doubles(theta: np.ndarray) -> np.ndarray:
+    """:func:`proofs.paper_a.checks.zero_bias_f_start` of each row ``(w1, b1, w2, b2)`` of doubles
+    (comparisons of doubles with 0 are exact)."""
+    w1, b1, w2, b2 = (theta[:, i] for i in range(4))
+    return (b1 == 0) & (b2 == 0) & (w1 > 0) & (w2 < 0)
+
+
+def monotone_lanes(view: ln.LaneView) -> LaneOutcomes:
+    """For a claim whose hypotheses are :func:`proofs.paper_a.checks.monotone_admits`: the lanes whose
+    init is not zero-bias with ``w1(0) > 0 > w2(0)`` are outside them (:data:`verify.claims.lanes.OUTSIDE`,
+    no init built); the others are left to ``admits`` and the checker."""
+    theta = view.init_doubles()
+    if theta is None or theta.shape[1] != 4:
+        return undecided(view)
+    return _place(view, np.flatnonzero(view.completed & ~zero_bias_f_start_of_doubles(theta)), lambda: ln.OUTSIDE)
+
+
 def phase_ordering_lanes(view: ln.LaneView) -> LaneOutcomes:
-    """:func:`proofs.paper_a.checks.phase_ordering_checker`, certified lanes only."""
+    """:func:`proofs.paper_a.checks.phase_ordering_checker`, certified lanes only (one outcome per
+    distinct pattern path)."""
     graph = der.transition_graph()
-    out: LaneOutcomes = [None] * len(view)
     if graph[F] != {F}:
-        return out
-    for k in np.flatnonzero(view.completed).tolist():
-        seq = view.phases(k)
-        if all(q in graph[p] for (_, p), (_, q) in zip(seq, seq[1:], strict=False)):
-            path = "->".join(p for _, p in seq)
-            out[k] = _at(view, ck.certified(f"pattern path {path} follows the derived graph", None, path=path))
-    return out
+        return [None] * len(view)
+    path_of, paths = view.phase_paths()
+    lanes = np.flatnonzero(view.completed)
+    follows = np.zeros(len(paths), bool)
+    for i in set(path_of[lanes].tolist()):
+        seq = paths[i]
+        follows[i] = all(q in graph[p] for p, q in zip(seq, seq[1:], strict=False))
+
+    def make(i: int) -> Outcome:
+        path = "->".join(paths[i])
+        return _at(view, ck.certified(f"pattern path {path} follows the derived graph", None, path=path))
+
+    return _place(view, lanes[follows[path_of[lanes]]], make, path_of)
 
 
 def absorbing_lanes(pattern: str) -> Callable[[ln.LaneView], LaneOutcomes]:
     """:func:`proofs.paper_a.checks.absorbing_checker`: lanes that keep ``pattern`` once entered, or never visit it."""
 
     def lanes(view: ln.LaneView) -> LaneOutcomes:
-        out: LaneOutcomes = [None] * len(view)
-        for k in np.flatnonzero(view.completed).tolist():
-            seq = view.phases(k)
-            at = next((i for i, (_, p) in enumerate(seq) if p == pattern), None)
-            if at is None:
-                out[k] = _at(view, ck.not_admitted(f"the run never visits {pattern}"))
-            elif at + 1 == len(seq):
-                out[k] = _at(view, ck.certified(f"{pattern} entered at step {seq[at][0]} and kept to step "
-                                                f"{view.last_step(k)}"))
-        return out
+        t, last = view.first_phase(pattern)
+        never, keeps = view.completed & (t < 0), view.completed & (t >= 0) & last
+        end = view.last_step(0) if len(view) else 0
+
+        def make(t_in: int) -> Outcome:
+            if t_in < 0:
+                return _at(view, ck.not_admitted(f"the run never visits {pattern}"))
+            return _at(view, ck.certified(f"{pattern} entered at step {t_in} and kept to step {end}"))
+
+        return _place(view, np.flatnonzero(never | keeps), make, t)
 
     return lanes
 
@@ -74,51 +112,90 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
     qs = quantities or {"c1": ck.c1_of, "c2": ck.c2_of}
 
     def lanes(view: ln.LaneView) -> LaneOutcomes:
-        out: LaneOutcomes = [None] * len(view)
+        L = len(view)
         t_f, stays = view.first_phase(F)
-        never = _at(view, ck.not_admitted("the run never enters F"))
-        for k in np.flatnonzero(view.completed & (t_f < 0)).tolist():
-            out[k] = never
+        never = view.completed & (t_f < 0)
         stays &= view.completed & (t_f >= 0)
         if not stays.any() or not ck.final_phase_identities_hold():
-            return out
+            return _place(view, np.flatnonzero(never), lambda: _at(view, ck.not_admitted("the run never enters F")))
         rows = np.flatnonzero(stays[view.lane])  # the rows of the lanes that enter F and stay
         lane, t = view.lane[rows], view.t[rows]
-        in_f = t >= t_f[lane]
-        entry_of = np.full(len(view), -1, np.int64)  # per lane: its row at F entry (its first row in F)
-        lanes_in, at = np.unique(lane[in_f], return_index=True)
-        entry_of[lanes_in] = rows[in_f][at]
-        entry = entry_of[lane]
-        after = in_f & (t > t_f[lane])
+        t_lane = t_f[lane]
+        in_f = t >= t_lane
+        entry_of = np.full(L, -1, np.int64)  # per lane: its row at F entry (its first row in F)
+        first = in_f.copy()  # rows in F are a suffix of each lane's rows: the first is where the lane changes
+        first[1:] &= (lane[1:] != lane[:-1]) | ~in_f[:-1]
+        entry_of[lane[first]] = rows[first]
+        after = in_f & (t > t_lane)
+        at0 = (t_lane == 0) & after
         starts = view.row_start[:-1]
+        entry_lanes = np.flatnonzero(entry_of >= 0)
+        entry_rows = entry_of[entry_lanes]
+        spread = np.zeros(L, np.int64)  # values per entry lane, spread over its rows (elementwise: the same doubles)
+        spread[entry_lanes] = np.arange(len(entry_lanes))
+        spread = spread[lane]
         ok = np.ones(len(rows), bool)
+        lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
         for q in qs.values():
             cols = [(c, ck.NAMES.index(name)) for c, name in q.terms]
-            val = ln.inner_linear([(c, (view.lo[rows, i], view.hi[rows, i])) for c, i in cols])
-            at_entry = ln.inner_linear([(c, (view.lo[entry, i], view.hi[entry, i])) for c, i in cols])
-            ok &= ~after | ln.inner_overlaps(val, at_entry)
+            val = ln.inner_linear([(c, (lo[:, i], hi[:, i])) for c, i in cols])
+            at_entry = ln.inner_linear([(c, (view.lo[entry_rows, i], view.hi[entry_rows, i])) for c, i in cols])
+            ok &= ~after | ln.inner_overlaps(val, (at_entry[0][spread], at_entry[1][spread]))
             # the exact initial value, for runs in F from step 0, enclosed from the step-0 row (the
             # tightest double enclosure of the exact init: a point where the init is a double)
             q0 = ln.outer_linear([(c, (view.lo[starts, i], view.hi[starts, i])) for c, i in cols])
-            at0 = (t_f[lane] == 0) & after
             ok &= ~at0 | ((val[0] <= q0[0][lane]) & (q0[1][lane] <= val[1]))
-        bad = np.bincount(lane[~ok], minlength=len(view))
-        recorded = np.bincount(lane[in_f], minlength=len(view))
-        names = ", ".join(qs)
-        for k in np.flatnonzero(stays & (bad == 0)).tolist():
-            out[k] = _at(view, ck.certified(
-                f"in F from step {int(t_f[k])} to {view.last_step(k)}; {names} unchanged symbolically (derivations) "
-                f"and consistent at {int(recorded[k])} recorded steps", None, t_enter=int(t_f[k]),
-                recorded=int(recorded[k])))
-        return out
+        bad = np.bincount(lane[~ok], minlength=L)
+        recorded = np.bincount(lane[in_f], minlength=L)
+        names, end = ", ".join(qs), view.last_step(0)
+
+        def make(t_in: int, n: int) -> Outcome:
+            if t_in < 0:
+                return _at(view, ck.not_admitted("the run never enters F"))
+            return _at(view, ck.certified(
+                f"in F from step {t_in} to {end}; {names} unchanged symbolically (derivations) "
+                f"and consistent at {n} recorded steps", None, t_enter=t_in, recorded=n))
+
+        return _place(view, np.flatnonzero(never | (stays & (bad == 0))), make, t_f, recorded)
 
     return lanes
 
 
-def _classified(view: ln.LaneView) -> np.ndarray | None:
-    """Per row: every training point certainly correctly classified (``y_i Phi(x_i) > 0`` TRUE on the
-    Arb balls), from outer intervals; None when the network is not paper A's kind (fixed output
-    weights, inputs and weights that are doubles)."""
+def _wide_loss(view: ln.LaneView) -> ln.Interval:
+    """The loss at every row widened to hold its Arb ball (outer mode), made once per view."""
+    key = (__name__, "wide loss")
+    if key not in view.memo:
+        view.memo[key] = ln.widen((view.loss_lo, view.loss_hi))
+    return view.memo[key]  # type: ignore[return-value]
+
+
+def _classified(view: ln.LaneView, rows: np.ndarray) -> np.ndarray | None:
+    """:func:`_classified_rows` at ``rows``, each row computed once per view (the small-loss claims
+    of several thresholds ask for overlapping rows)."""
+    key = (__name__, "classified")
+    known = view.memo.get(key)
+    if key not in view.memo:
+        first = _classified_rows(view, rows)
+        if first is None:
+            view.memo[key] = None
+            return None
+        known = view.memo[key] = np.full(len(view.t), -1, np.int8)  # -1: not computed yet
+        known[rows] = first
+        return first
+    if known is None:
+        return None
+    assert isinstance(known, np.ndarray)
+    todo = rows[known[rows] < 0]
+    if len(todo):
+        known[todo] = _classified_rows(view, todo)
+    return known[rows] == 1
+
+
+def _classified_rows(view: ln.LaneView, rows: np.ndarray) -> np.ndarray | None:
+    """At each of ``rows``: every training point certainly correctly classified (``y_i Phi(x_i) > 0``
+    TRUE on the Arb balls), from outer intervals; None when the network is not paper A's kind (fixed
+    output weights, inputs and weights that are doubles). Elementwise in the rows, so the same on a
+    subset of the rows as on all of them."""
     problem = view.run.problem
     net, data = problem.network, problem.data
     if net.dim != 1 or net.trains_output:
@@ -128,12 +205,17 @@ def _classified(view: ln.LaneView) -> np.ndarray | None:
     if any(Fraction(v) != q for v, q in zip(weights + xs, [*net.output_weights, *(r[0] for r in data.X)],
                                            strict=True)):
         return None
-    ok = np.ones(len(view.t), bool)
+    lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
+    wide = {}  # each parameter widened once, for every training point
+    ok = np.ones(len(rows), bool)
     for x, y in zip(xs, data.y, strict=True):
         total = None
         for j, a in enumerate(weights):
             w_at, b_at = range(net.n_params)[net.neuron_slice(j)]
-            z = ln.outer_add(ln.outer_scale(ln.widen(view.param(w_at)), x), ln.widen(view.param(b_at)))
+            for q in (w_at, b_at):
+                if q not in wide:
+                    wide[q] = ln.widen((lo[:, q], hi[:, q]))
+            z = ln.outer_add(ln.outer_scale(wide[w_at], x), wide[b_at])
             term = ln.outer_scale(ln.outer_relu(z), a)
             total = term if total is None else ln.outer_add(total, term)
         ok &= ln.positive(ln.widen(ln.outer_scale(total, float(y))))
@@ -142,62 +224,87 @@ def _classified(view: ln.LaneView) -> np.ndarray | None:
 
 def small_loss_lanes(threshold: object = ck.HALF) -> Callable[[ln.LaneView], LaneOutcomes]:
     """:func:`proofs.paper_a.checks.small_loss_checker`: lanes with no recorded step of possibly small
-    loss (not admitted), and lanes correctly classified at each such step."""
+    loss (not admitted), and lanes correctly classified at each such step (checked on those steps
+    only)."""
     thr = Fraction(threshold)
 
     def lanes(view: ln.LaneView) -> LaneOutcomes:
-        out: LaneOutcomes = [None] * len(view)
-        loss = ln.widen((view.loss_lo, view.loss_hi))
+        loss = _wide_loss(view)
         small, large = ln.below(loss, thr), ln.not_below(loss, thr)
-        classified = _classified(view)
         decided = view.every(small | large) & view.completed
         seen = view.count(~large)
+        rows = np.flatnonzero(~large & decided[view.lane])  # where classification matters
+        classified = _classified(view, rows)
         if classified is not None:
-            decided &= view.every(large | classified)
-        for k in np.flatnonzero(decided).tolist():
-            if seen[k] == 0:
-                out[k] = _at(view, ck.not_admitted(f"no recorded step has L < {thr}"))
-            elif classified is not None:
-                out[k] = _at(view, ck.certified(f"{int(seen[k])} recorded steps with L < {thr}; both points "
-                                                "correctly classified at each", None, small_steps=int(seen[k])))
-        return out
+            decided &= np.bincount(view.lane[rows[~classified]], minlength=len(view)) == 0
+        else:
+            decided &= seen == 0
+
+        def make(n: int) -> Outcome:
+            if n == 0:
+                return _at(view, ck.not_admitted(f"no recorded step has L < {thr}"))
+            return _at(view, ck.certified(f"{n} recorded steps with L < {thr}; both points correctly classified "
+                                          "at each", None, small_steps=n))
+
+        return _place(view, np.flatnonzero(decided), make, seen)
 
     return lanes
 
 
+def basin_of_doubles(theta: np.ndarray) -> np.ndarray:
+    """:func:`proofs.paper_a.checks.in_basin` of each row ``(w1, b1, w2, b2)`` of doubles (their exact
+    values): ``w1 + b1 > 0`` and ``b2 - w2 > 0``. The float sums decide the signs exactly: a
+    rounded-to-nearest sum of two doubles has the sign of the exact sum (rounding is monotone,
+    keeps 0, and a nonzero sum of doubles is at least the least subnormal; overflow keeps the sign)."""
+    w1, b1, w2, b2 = (theta[:, i] for i in range(4))
+    with np.errstate(over="ignore"):
+        return (w1 + b1 > 0) & (-w2 + b2 > 0)
+
+
+def _in_basin(view: ln.LaneView, lanes: np.ndarray) -> np.ndarray:
+    """Per lane (``lanes`` meaningful only): :func:`proofs.paper_a.checks.in_basin` of its exact init."""
+    theta = view.init_doubles()
+    if theta is not None and theta.shape[1] == 4:
+        return basin_of_doubles(theta)
+    basin = np.zeros(len(view), bool)
+    basin[lanes] = [ck.in_basin(view.theta0(k)) for k in lanes.tolist()]
+    return basin
+
+
 def convergence_basin_lanes(view: ln.LaneView) -> LaneOutcomes:
     """:func:`proofs.paper_a.checks.convergence_basin_checker`, certified lanes only."""
-    out: LaneOutcomes = [None] * len(view)
     loss = (view.loss_lo, view.loss_hi)
-    small = ln.below(ln.widen(loss), ck.HALF)
+    small = ln.below(_wide_loss(view), ck.HALF)
     not_small = loss[1] >= enclose(ck.HALF)[1]  # the Arb ball reaches at least as high: never certified < 1/2
-    first_small = view.first(small)
-    first_unsure = view.first(~small & ~not_small)
-    frozen = ck.frozen_while_inactive()
-    for k in np.flatnonzero(view.completed).tolist():
-        row = int(first_small[k])
-        if 0 <= first_unsure[k] and (row < 0 or first_unsure[k] < row):
-            continue  # whether Arb certifies L < 1/2 there (and so which step is first) is unknown
-        phases = view.phases(k)
-        stuck = next(((t, p) for t, p in phases if p[0] == "0" or p[3] == "0"), None)
-        dead = next((t for t, p in phases if p[:2] == "00" or p[2:] == "00"), None)
-        data = {"basin": ck.in_basin(view.theta0(k)), "stuck_step": stuck[0] if stuck else None,
-                "dead_neuron_step": dead}
-        if data["basin"] and stuck is None and row >= 0:
-            t = int(view.t[row])
-            out[k] = _at(view, ck.certified(f"in the basin (z11(0), z22(0) > 0); L < 1/2 certified at step {t}", None,
-                                            converged_step=t, **data))
-        elif not data["basin"] and row < 0 and stuck is not None and frozen:
-            out[k] = _at(view, ck.certified(f"outside the basin; stuck from step {stuck[0]} (pattern {stuck[1]}), so "
-                                            "L >= 1/2 for ever", None, **data))
-    return out
+    row = view.first(small)
+    unsure = view.first(~small & ~not_small)
+    # whether Arb certifies L < 1/2 at an unsure row (and so which step is first) is unknown there
+    known = view.completed & ~((unsure >= 0) & ((row < 0) | (unsure < row)))
+    stuck = view.first_entry(view.codes_where(lambda p: p[0] == "0" or p[3] == "0"))
+    dead = view.first_entry(view.codes_where(lambda p: p[:2] == "00" or p[2:] == "00"))
+    lanes = np.flatnonzero(known)
+    basin = _in_basin(view, lanes)
+    converged = basin & (stuck < 0) & (row >= 0)
+    outside = ~basin & (row < 0) & (stuck >= 0) & ck.frozen_while_inactive()
+    step, stuck_t, dead_t = ln.pick(view.t, row), ln.pick(view.phase_t, stuck), ln.pick(view.phase_t, dead)
+
+    def make(inside: bool, t: int, stuck_t: int, stuck_code: int, dead_t: int) -> Outcome:
+        data = {"basin": inside, "stuck_step": stuck_t if stuck_t >= 0 else None,
+                "dead_neuron_step": dead_t if dead_t >= 0 else None}
+        if inside:
+            return _at(view, ck.certified(f"in the basin (z11(0), z22(0) > 0); L < 1/2 certified at step {t}", None,
+                                          converged_step=t, **data))
+        return _at(view, ck.certified(f"outside the basin; stuck from step {stuck_t} (pattern "
+                                      f"{view.patterns[stuck_code]}), so L >= 1/2 for ever", None, **data))
+
+    return _place(view, np.flatnonzero(known & (converged | outside)), make, basin, step, stuck_t,
+                  ln.pick(view.phase_code, stuck), dead_t)
 
 
 def degenerate_interval_lanes(view: ln.LaneView) -> LaneOutcomes:
     """:func:`proofs.paper_a.checks.degenerate_interval_checker`: the lanes whose run does not end in F
     (not admitted); the others need the decision set's geometry, on the checker's path."""
-    out: LaneOutcomes = [None] * len(view)
-    for k in np.flatnonzero(view.completed).tolist():
-        if view.phases(k)[-1][1] != F:
-            out[k] = _at(view, ck.not_admitted("the run does not end in F"))
-    return out
+    last = view.last_entry()
+    ends_in_f = ln.pick(view.phase_code, last) == view.code_of(F)  # -1 only for a lane without phases (masked below)
+    lanes = np.flatnonzero(view.completed & (last >= 0) & ~ends_in_f)  # a lane without phases: left to the checker
+    return _place(view, lanes, lambda: _at(view, ck.not_admitted("the run does not end in F")))

@@ -136,41 +136,55 @@ def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Seq
                   known: dict[int, list[Outcome | None]], run: Any) -> list[tuple[None, list[Outcome]] | None]:
     """The claims' lane checkers on a float64 batch ``run`` (:mod:`verify.claims.lanes`): per lane,
     ``(None, outcomes)`` when every claim is decided without its trajectory (hypotheses on the exact
-    init, the rest by the lane checker), else None, with what was decided left in ``known``."""
+    init, the rest by the lane checker), else None, with what was decided left in ``known``.
+    Only completed lanes are decided; a claim without a lane checker decides none."""
     from verify.claims.lanes import LaneView
 
     if not any(c.lanes is not None for c in claims):
         return [None] * len(run)
     view = LaneView(run)
-    fast = [c.lanes(view) if c.lanes is not None else None for c in claims]
-    out: list[tuple[None, list[Outcome]] | None] = []
-    for k in range(len(run)):
-        if not view.completed[k]:
-            out.append(None)
-            continue
-        case = None
-        decided: list[Outcome | None] = []
-        for claim, lane_outcomes in zip(claims, fast, strict=True):
-            outcome = None
-            if lane_outcomes is not None:
-                admitted: bool | None = True
-                if claim.admits is not always:
-                    case = case or Case(settings, view.theta0(k), indices[k], problem)
-                    try:
-                        admitted = claim.admits(case)
-                    except UndecidableError:
-                        admitted = None  # the checker's path says so, with the message
-                if admitted is False:
-                    outcome = Outcome(Status.NOT_ADMITTED, "outside the claim's hypotheses")
-                elif admitted:
-                    outcome = lane_outcomes[k]
-            decided.append(outcome)
-        if all(o is not None for o in decided):
-            out.append((None, decided))
+    lanes = np.flatnonzero(view.completed).tolist()
+    cases: dict[int, Case] = {}  # per lane, one case shared by every claim's hypotheses
+    columns = [_lane_column(claim, view, lanes, settings, indices, problem, cases) for claim in claims]
+    every = np.ones(len(lanes), bool)  # per lane: every claim decided
+    for column in columns:
+        every &= np.fromiter((o is not None for o in column), bool, len(lanes))
+    out: list[tuple[None, list[Outcome]] | None] = [None] * len(run)
+    for k, full, decided in zip(lanes, every.tolist(), zip(*columns, strict=True), strict=True):
+        if full:
+            out[k] = (None, list(decided))
         else:
-            known[k] = decided
-            out.append(None)
+            known[k] = list(decided)
     return out
+
+
+def _lane_column(claim: Claim, view: Any, lanes: list[int], settings: CheckSettings, indices: Sequence[int],
+                 problem: Any, cases: dict[int, Case]) -> list[Outcome | None]:
+    """One claim on the completed ``lanes`` of ``view``: the lane checker's outcome where the init is
+    admitted, not-admitted where it is not (:data:`~verify.claims.lanes.OUTSIDE`, also where the lane
+    checker says so: ``admits`` is not asked then), None where the lane checker does not decide or
+    the hypotheses are undecided (the checker's path says so, with the message)."""
+    from verify.claims.lanes import OUTSIDE
+
+    if claim.lanes is None:
+        return [None] * len(lanes)
+    fast = claim.lanes(view)
+    if claim.admits is always:
+        return [fast[k] for k in lanes]
+    column: list[Outcome | None] = []
+    for k in lanes:
+        if fast[k] is OUTSIDE:
+            column.append(OUTSIDE)
+            continue
+        case = cases.get(k)
+        if case is None:
+            case = cases[k] = Case(settings, view.theta0(k), indices[k], problem)
+        try:
+            admitted = claim.admits(case)
+        except UndecidableError:
+            admitted = None
+        column.append(fast[k] if admitted else OUTSIDE if admitted is False else None)
+    return column
 
 
 def _groups(cases: Sequence[CaseSpec]) -> list[list[CaseSpec]]:
