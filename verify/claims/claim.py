@@ -81,5 +81,6 @@ class Claim:
     mutation_of: str | None = None
     scope: str = "per-init"
     every_step: bool = False  # the checker reads every step: the runner records them all (stride 1)
-    # decides lanes of a float64 batch at once, equal to ``check`` where it decides (verify.claims.lanes)
+    # decides lanes of a float64 batch at once, equal to ``check`` where it decides, or answers
+    # ``verify.claims.lanes.OUTSIDE`` where ``admits`` certainly rejects the init (verify.claims.lanes)
     lanes: Callable[[LaneView], Sequence[Outcome | None]] | None = None
