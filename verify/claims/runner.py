@@ -276,12 +276,19 @@ class ClaimTask:
         acc = self.fold.empty()
         escalated = 0
         for indices, problem, thetas in chunk_groups(self.settings, self.cases, a, b):
-            known: dict[int, list[Outcome | None]] = {}
-            reduce = partial(_check_init, claims, self.settings, self.check_outside, indices, known)
+            known: dict[int, list[Outcome | None]] = {}  # by position in the group
+            # lanes numbered by their sweep index where the group's indices are consecutive (so
+            # run_chunk makes each Lane once), else by position; _check_init takes positions
+            start = indices[0] if indices == tuple(range(indices[0], indices[0] + len(indices))) else 0
+            check = partial(_check_init, claims, self.settings, self.check_outside, indices, known)
+
+            def reduce(index: int, traj: Trajectory, lane: Lane, check=check, start=start):
+                return check(index - start, traj, lane)
+
             decide = None if self.check_outside else \
                 partial(_decide_lanes, claims, self.settings, indices, problem, known)
             spec = self.settings.sweep_spec(schedule, problem=problem)
-            pairs = _sweep.run_chunk(spec, 0, thetas, reduce, self._lanes_of(problem), decide)
+            pairs = _sweep.run_chunk(spec, start, thetas, reduce, self._lanes_of(problem), decide)
             rows = thetas.tolist() if isinstance(thetas, np.ndarray) else thetas
             for index, theta, (lane, (new_lane, outs)) in zip(indices, rows, pairs, strict=True):
                 final = new_lane or lane
@@ -301,10 +308,6 @@ class ClaimTask:
 
 
 # -- the folds --------------------------------------------------------------------------------------
-
-def _engine_key(lane: Lane) -> str:
-    return lane.engine
-
 
 def _reason_key(lane: Lane) -> str | None:
     return lane.escalated.split(" at step ")[0] if lane.escalated else None
@@ -348,23 +351,19 @@ class ClaimsFold:
                            for _ in range(self.claims)]}
 
     def add(self, acc: dict, index: int, item: LaneOutcomes) -> dict:
-        acc["engines"][_engine_key(item.lane)] += 1
-        reason = _reason_key(item.lane)
-        if reason is not None:
-            acc["reasons"][reason] += 1
+        acc["engines"][item.lane.engine] += 1
+        if item.lane.escalated:
+            acc["reasons"][_reason_key(item.lane)] += 1
         texts: tuple[str, ...] | None = None  # the init as text, made only for a lane that is kept
         for c, out in zip(acc["claims"], item.outcomes, strict=True):
-            status = out.status.value
+            status, data = _STATUS_VALUE[out.status], out.data
             c["counts"][status] += 1
-            if out.data.get("gd") == "diverged" and out.status is not Status.NOT_ADMITTED:
+            if data and data.get("gd") == "diverged" and out.status is not Status.NOT_ADMITTED:
                 c["counts"]["diverged"] += 1
-            span = out.data.get("covers") if out.status is Status.CERTIFIED else None
-            slots = [c["first"].get(status)]  # the slots this outcome may take, each kept by lowest index
-            if span:
-                slots.append(c["covers"].get(span))
-                if not out.data.get("every_t"):
-                    slots.append(c["partial"])
-            if out.status is not Status.REFUTED and all(k is not None and k[0] < index for k in slots):
+            span = data.get("covers") if data and out.status is Status.CERTIFIED else None
+            if out.status is not Status.REFUTED and _taken(c["first"].get(status), index) and \
+                    (not span or (_taken(c["covers"].get(span), index) and
+                                  (data.get("every_t") or _taken(c["partial"], index)))):
                 continue  # nothing of this lane is kept (a refutation may be the counterexample: by L1 norm)
             texts = texts or item.texts
             entry = (index, InitOutcome(index, texts, out))
@@ -373,7 +372,7 @@ class ClaimsFold:
                 c["cx"] = _least(c["cx"], (_l1(texts), index, entry[1]))
             if span:
                 c["covers"][span] = _least(c["covers"].get(span), entry)
-                if not out.data.get("every_t"):
+                if not data.get("every_t"):
                     c["partial"] = _least(c["partial"], entry)
         return acc
 
@@ -391,6 +390,14 @@ class ClaimsFold:
 
     def finish(self, acc: dict) -> dict[str, Any]:
         return acc
+
+
+_STATUS_VALUE = {s: s.value for s in Status}  # (Enum.value is a descriptor call: this is per lane)
+
+
+def _taken(slot: tuple | None, index: int) -> bool:
+    """Whether a kept slot holds a lane before ``index`` (which then cannot take it)."""
+    return slot is not None and slot[0] < index
 
 
 def _least(a: tuple | None, b: tuple | None) -> tuple | None:
