@@ -144,20 +144,14 @@ def _ulps(value: float, exact) -> float:
 
 
 @njit
-def _numba_exp(xs):
-    """libm's ``exp`` as the batch kernels call it (numba's ``math.exp`` in a loop)."""
-    out = np.empty_like(xs)
-    for i in range(xs.size):
-        out[i] = math.exp(xs[i])
-    return out
-
-
-@njit
-def _numba_log1p(xs):
-    out = np.empty_like(xs)
-    for i in range(xs.size):
-        out[i] = math.log1p(xs[i])
-    return out
+def _numba_libm(exp_args, log_args):
+    """libm's ``exp`` and ``log1p`` as the batch kernels call them (numba's ``math``, in loops)."""
+    exps, logs = np.empty_like(exp_args), np.empty_like(log_args)
+    for i in range(exp_args.size):
+        exps[i] = math.exp(exp_args[i])
+    for i in range(log_args.size):
+        logs[i] = math.log1p(log_args[i])
+    return exps, logs
 
 
 def _libm_args() -> tuple[np.ndarray, np.ndarray]:
@@ -183,13 +177,14 @@ def libm_accuracy() -> str | None:
     from flint import arb
 
     exp_args, log_args = _libm_args()
+    libm_exps, libm_logs = _numba_libm(exp_args, log_args)
     saved = flint.ctx.prec
     flint.ctx.prec = 200
     try:
         for name, args, values, true in (
             ("numpy.exp", exp_args, np.exp(exp_args), lambda x: arb(x).exp()),
-            ("exp", exp_args, _numba_exp(exp_args), lambda x: arb(x).exp()),
-            ("log1p", log_args, _numba_log1p(log_args), lambda x: arb(x).log1p()),
+            ("exp", exp_args, libm_exps, lambda x: arb(x).exp()),
+            ("log1p", log_args, libm_logs, lambda x: arb(x).log1p()),
         ):
             for x, v in zip(args.tolist(), values.tolist(), strict=True):
                 exact = true(x)
