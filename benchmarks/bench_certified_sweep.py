@@ -15,16 +15,26 @@ Prints, in one run (medians of ``--repeats``):
 
     python benchmarks/bench_certified_sweep.py --inits 2000 --steps 500 --memory-inits 20000
 
-Measured on the shared 2-core machine (load average about 3 from a test run beside it), 2 workers,
-10,000 inits x 1,000 steps, f-invariance: numpy 0.73 s, certified 1.50 s: **0.49x** (the goal is 0.8x;
-before the lane checkers 0.012x at 1,000 x 500). One process on a chunk of 2,048 lanes: run_batch 78 %,
-the lane checkers 21 %, sampling 0.4 %, no lane left to trajectories. So the remaining gap is the
-float64 interval kernel itself (about 130-160 ns per lane-step against plain numpy's 70): even with the
-claims free, the sweep would reach about 0.6x. dask LocalCluster(2), start and close included: 12.6 s,
-8.4x the pool (its start-up dominates a sweep this small). Peak RSS of ``verify check``: 590 MiB at
-20,000 x 200; ``verify check f-invariance --inits 1000000 --steps 2000 --no-store --workers 2``: exit 0,
-428 s wall with the machine's load average near 9, peak RSS of the process tree 654 MiB (250,539
-certified, 749,461 not admitted, every lane on batch-f64).
+Measured on the shared 2-core machine, quiet (load average below 1), 2 workers, 10,000 inits x 1,000 steps,
+f-invariance, medians of 7: numpy 0.45 s, certified 0.49 s: **0.91x** (the goal is 0.8x; 0.49x at the
+last stop, 0.012x before the lane checkers). What it took, each step measured in the same process:
+
+* one compiled step loop (``verify.dynamics.batch_kernel.drive``: kernel, libm ``exp``, records and the
+  divergence scan, no interpreter time per step) and ``exp_span`` from two relative factors instead of
+  eight outward steps: run_batch 216 -> 175 ms on 2,048 x 1,000;
+* blocks of 128 lanes instead of 512 (a block's state stays in the L1 cache): 205 -> 139 ms (under load);
+* ``exp(0) = 1`` without a libm call (half of paper A's points have no active neuron once runs settle);
+* chunks of an eighth of the sweep in multiples of 512 lanes (10,000 inits: ten chunks of 1,024; two
+  workers were left with five chunks of 2,048, one running a third alone): sweep 0.85 -> 0.71 s;
+* the lane checkers vectorized (``benchmarks/bench_lane_checks.py``: f-invariance 60 -> 21 ms a chunk,
+  all of paper A's claims at once 740 -> 165 ms) and the fold's per-lane work trimmed: 0.71 -> 0.49 s.
+
+One process on a chunk of 2,048 lanes: run_batch 78 %, the lane checkers 21 %, sampling 0.5 %; of
+run_batch on 1,024 lanes (68.5 ms), the records at 106 scheduled steps take 7 ms and the divergence scan
+4 ms. dask LocalCluster(2), start and close included: 6.1 s, 12x the pool (its start-up dominates a sweep
+this small). ``verify check f-invariance --inits 1000000 --steps 2000 --no-store --workers 2``: exit 0,
+81 s wall (428 s at the last stop, under load), peak RSS of the process tree 656 MiB (250,539 certified,
+749,461 not admitted, every lane on batch-f64).
 """
 
 from __future__ import annotations

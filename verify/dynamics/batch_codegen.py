@@ -10,8 +10,8 @@ For a problem, :func:`step_kernels` writes a small Python module with two numba 
 * ``start(X, F, C, limit, changes)``: the forward pass of step 0 (pre-activations, certified
   pattern, exponent arguments) for every lane;
 * ``advance(X, F, C, limit, changes)``: finish the previous step (enclose the exponentials that
-  ``numpy.exp`` left in ``X``, update the parameters, check their widths), then the forward pass
-  of the next step.
+  the exp pass, :func:`verify.dynamics.batch_kernel.exp_rows`, left in ``X``, update the
+  parameters, check their widths), then the forward pass of the next step.
 
 Both return ``(lanes whose pattern changed, lanes stopped)`` and count the changes per block in
 ``changes``.

@@ -8,10 +8,11 @@ overlap another lane's, and vectorizes the loop over lanes with no run-time alia
 
 ``X`` (float64) rows: the lower ends of the parameters, then their upper ends (order of
 ``Network.param_names``); for each point ``i`` the exponent argument ``-y_i N(x_i)`` (lower end
-rows, then the widths of the arguments), and ``numpy.exp`` overwrites the lower ends with their
-exponentials (:func:`verify.arith.f64.exp_span` encloses the whole exponential from them); with a
-trained output layer (or for the loop kernels), the pre-activations ``z_ji``; and the index
-``j * n + i`` of the first undecided pre-activation (-1 if none).
+rows, then the widths of the arguments), and the exp pass
+(:func:`verify.dynamics.batch_kernel.exp_rows`) overwrites the lower ends with their exponentials
+(:func:`verify.arith.f64.exp_span` encloses the whole exponential from them); with a trained output
+layer (or for the loop kernels), the pre-activations ``z_ji``; and the index ``j * n + i`` of the
+first undecided pre-activation (-1 if none).
 
 ``F`` (int8) rows: the certified pattern (``j * n + i``), the exact initial signs, the frozen
 flags (neuron never active so far), and whether the lane is alive, whether its pattern changed
@@ -73,7 +74,7 @@ class Layout:
         return self.p + q
 
     def e(self, i: int) -> int:
-        """Lower end ``l_i`` of the exponent argument ``-y_i N(x_i)``, then ``numpy.exp`` of it."""
+        """Lower end ``l_i`` of the exponent argument ``-y_i N(x_i)``, then the library ``exp`` of it."""
         return 2 * self.p + i
 
     def span(self, i: int) -> int:
