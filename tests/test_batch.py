@@ -240,3 +240,35 @@ def test_kernel_without_outward_rounding_is_caught(monkeypatch, kernel):
         missed += any(not _contains(traj.backend, x, ref.backend.mid(y))
                       for x, y in zip(traj.final.theta, ref.final.theta, strict=True))
     assert missed > 0, "unsound arithmetic went unnoticed: the containment check cannot fail"
+
+
+def _run_arrays(run) -> list[np.ndarray]:
+    log = run.log
+    return [run.status, run.fail_step, run.fail_at, run.rec_P, run.rec_L, log.lane[:log.used], log.t[:log.used],
+            log.pat[:log.used], log.P[:, :log.used], log.L[:, :log.used]]
+
+
+def test_the_compiled_loop_returning_to_python_changes_nothing(monkeypatch):
+    """The step loop (batch_kernel.drive) returns to Python when the change log is short of room and
+    at each progress step; a run that does so before nearly every step (a log that starts with room
+    for one entry, growing by doubling) and reports progress is identical to an undisturbed one."""
+    inits = np.array([[float(q) for q in th] for th in sample_inits(NET, "he", 3, 300)])
+    steps = 2100
+    plain = run_batch(PAPER_A, inits, steps)
+    grown: list[int] = []
+
+    class Tiny(batch_mod.ChangeLog):
+        def __init__(self, capacity: int, patterns: int, p: int) -> None:
+            super().__init__(1, patterns, p)
+
+        def reserve(self, more: int) -> None:
+            grown.append(more)
+            super().reserve(more)
+
+    monkeypatch.setattr(batch_mod, "ChangeLog", Tiny)
+    seen: list[int] = []
+    disturbed = run_batch(PAPER_A, inits, steps, progress=seen.append)
+    assert len(grown) >= 2 and seen == [0, 1024, 2048]
+    assert plain.log.used > len(inits)  # more entries than lanes: the log had to grow past its start
+    for a, b in zip(_run_arrays(plain), _run_arrays(disturbed), strict=True):
+        assert np.array_equal(a, b)
