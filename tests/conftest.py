@@ -61,6 +61,16 @@ def min_reach(fraction: float = 1.0):
     return decorate
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_result_store(tmp_path_factory):
+    """Session- and module-scoped fixtures (set up before any test's own store) keep their chunks in a
+    store of this session, never in the user's cache (``~/.cache/verify-mlt/store``)."""
+    root = tmp_path_factory.mktemp("session-store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VERIFY_STORE", str(root))
+        yield root
+
+
 @pytest.fixture(autouse=True)
 def _own_result_store(tmp_path, monkeypatch):
     """Every test gets its own result store (``$VERIFY_STORE``): none resumes another's chunks, and

@@ -43,6 +43,12 @@ def test_report_files_summary_and_permissions(small_report):
         assert claim["statement"] in html.replace("&#x27;", "'").replace("&gt;", ">").replace("&lt;", "<")
 
 
+def test_the_session_report_keeps_its_chunks_in_the_session_store(small_report, _session_result_store):
+    """Fixtures set up before any test's own store must not resume from, or write to, the user's cache."""
+    stores = [p for p in _session_result_store.iterdir() if p.is_dir()]
+    assert stores, "verify run in a session fixture stored nothing in the session's store"
+
+
 def test_rerender_is_byte_stable_and_out_renders_elsewhere(report, tmp_path):
     before = snapshot(report)
     result = verify_cli("report", str(report))
