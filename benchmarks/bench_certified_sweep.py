@@ -15,9 +15,21 @@ Prints, in one run (medians of ``--repeats``):
 
     python benchmarks/bench_certified_sweep.py --inits 2000 --steps 500 --memory-inits 20000
 
-Measured on the shared 2-core machine, quiet (load average below 1), 2 workers, 10,000 inits x 1,000 steps,
-f-invariance, medians of 7: numpy 0.45 s, certified 0.49 s: **0.91x** (the goal is 0.8x; 0.49x at the
-last stop, 0.012x before the lane checkers). What it took, each step measured in the same process:
+The ratio depends on the machine, because the baseline's cost is numpy's vectorized ``exp`` and array
+passes while ours is interval arithmetic with directed rounding and libm's scalar ``exp``. Measured with 2
+workers, 10,000 inits x 1,000 steps, f-invariance, machine quiet (load average below 1):
+
+* the morning of 2026-12-06, the shared 2-core machine of that session, medians of 7: numpy 0.45 s, certified 0.49 s:
+  **0.91x** (the goal is 0.8x; 0.49x at the stop before, 0.012x before the lane checkers);
+* the evening of 2026-12-06, a 2-core AMD EPYC with AVX-512 (numpy's ``exp`` runs 8 lanes at a time), medians of 9 in
+  three runs: numpy 0.12 s, certified 0.21-0.22 s: **0.54-0.58x**, below the goal. There ``run_batch``
+  alone (one process) is 0.58x of numpy (``bench_batch.py``), a chunk of 2,048 lanes spends 50 ms in
+  ``run_batch`` (about a quarter of it in libm's ``exp``, 4.2 ns a call against 1 ns for a vectorized
+  polynomial) and 20-40 ms in the lane checkers and the per-lane fold, and a call has about 35 ms of
+  fixed cost (pool, sampling, fold). ``verify check f-invariance --inits 1000000 --steps 2000``: 35.9 s,
+  653 MiB.
+
+What took it from 0.49x to 0.91x on the first machine, each step measured in the same process:
 
 * one compiled step loop (``verify.dynamics.batch_kernel.drive``: kernel, libm ``exp``, records and the
   divergence scan, no interpreter time per step) and ``exp_span`` from two relative factors instead of
