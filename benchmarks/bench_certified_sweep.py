@@ -5,7 +5,9 @@ Prints, in one run (medians of ``--repeats``):
 1. throughput: paper A, ``--inits`` x ``--steps``, ``verify check``'s path
    (:func:`verify.claims.runner.check_claims`, ``keep="examples"``, no store, local pool of
    ``--workers``) against :func:`bench_batch.numpy_gd` (plain float64, one process, no
-   certificate): the ratio numpy time / certified time (the issue's goal: >= 0.8);
+   certificate): the ratio numpy time / certified time (the issue's goal: >= 0.8). Steady state:
+   the driver loads the compiled kernels first and the pool's forked workers inherit them; a fresh
+   ``verify check`` process pays that load once, about 1 s, in its workers;
 2. where the certified time goes, on one chunk in this process: the float64 interval lanes
    (``run_batch``), turning lanes into trajectories of Arb balls, and the claim checkers;
 3. peak memory (RSS of the whole process tree, polled) and wall time of
