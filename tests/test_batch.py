@@ -272,3 +272,37 @@ def test_the_compiled_loop_returning_to_python_changes_nothing(monkeypatch):
     assert plain.log.used > len(inits)  # more entries than lanes: the log had to grow past its start
     for a, b in zip(_run_arrays(plain), _run_arrays(disturbed), strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def mixed_run():
+    """A run whose lanes end differently: certified (many with pattern changes), overflowed, escalated
+    at a kink, and inits given as Fractions (not doubles)."""
+    thetas = [*sample_inits(NET, "he", 3, 40), ("-800", "0", "3", "0"),
+              (Fraction(1, 3), Fraction(1, 3) - Fraction(1, 2**60), Fraction(-1), Fraction(0))]
+    return run_batch(PAPER_A, thetas, 300)
+
+
+@given(chosen=st.sets(st.integers(0, 41)))
+def test_a_run_of_some_lanes_reads_as_those_lanes(mixed_run, chosen):
+    """``BatchRun.lanes(ids)``: lane j of the result is lane ids[j] of the run, in every reading (status,
+    escalation, phases, trajectory, the merged rows a lane checker sees)."""
+    from verify.claims.lanes import LaneView
+
+    ids = np.array(sorted(chosen), np.int64)
+    sub = mixed_run.lanes(ids)
+    assert len(sub) == len(ids)
+    whole, part = LaneView(mixed_run), LaneView(sub)
+    for j, k in enumerate(ids.tolist()):
+        assert sub.init(j) == mixed_run.init(k) and sub.status[j] == mixed_run.status[k]
+        assert sub.escalation_reason(j) == mixed_run.escalation_reason(k)
+        assert sub.phases(j) == mixed_run.phases(k) == part.phases(j)
+        a, b = whole.row_start[k], whole.row_start[k + 1]
+        c, d = part.row_start[j], part.row_start[j + 1]
+        assert np.array_equal(part.t[c:d], whole.t[a:b])
+        assert np.array_equal(part.lo[c:d], whole.lo[a:b]) and np.array_equal(part.hi[c:d], whole.hi[a:b])
+        assert np.array_equal(part.loss_lo[c:d], whole.loss_lo[a:b])
+        if mixed_run.completed(k):
+            mine, theirs = sub.trajectory(j), mixed_run.trajectory(k)
+            assert [(r.t, r.pattern, str(r.theta), str(r.loss)) for r in mine.records] == \
+                   [(r.t, r.pattern, str(r.theta), str(r.loss)) for r in theirs.records]

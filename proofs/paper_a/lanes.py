@@ -118,35 +118,37 @@ def f_invariance_lanes(quantities: dict[str, ck.Linear] | None = None) -> Callab
         stays &= view.completed & (t_f >= 0)
         if not stays.any() or not ck.final_phase_identities_hold():
             return _place(view, np.flatnonzero(never), lambda: _at(view, ck.not_admitted("the run never enters F")))
-        rows = np.flatnonzero(stays[view.lane])  # the rows of the lanes that enter F and stay
-        lane, t = view.lane[rows], view.t[rows]
-        t_lane = t_f[lane]
+        ids = np.flatnonzero(stays)  # the lanes that enter F and stay: only their rows are merged
+        sub = ln.LaneView(view.run.lanes(ids))
+        K, lane, t = len(ids), sub.lane, sub.t
+        t_lane = t_f[ids][lane]
         in_f = t >= t_lane
-        entry_of = np.full(L, -1, np.int64)  # per lane: its row at F entry (its first row in F)
+        entry_of = np.full(K, -1, np.int64)  # per lane: its row at F entry (its first row in F)
         first = in_f.copy()  # rows in F are a suffix of each lane's rows: the first is where the lane changes
         first[1:] &= (lane[1:] != lane[:-1]) | ~in_f[:-1]
-        entry_of[lane[first]] = rows[first]
+        entry_of[lane[first]] = np.flatnonzero(first)
         after = in_f & (t > t_lane)
         at0 = (t_lane == 0) & after
-        starts = view.row_start[:-1]
+        starts = sub.row_start[:-1]
         entry_lanes = np.flatnonzero(entry_of >= 0)
         entry_rows = entry_of[entry_lanes]
-        spread = np.zeros(L, np.int64)  # values per entry lane, spread over its rows (elementwise: the same doubles)
+        spread = np.zeros(K, np.int64)  # values per entry lane, spread over its rows (elementwise: the same doubles)
         spread[entry_lanes] = np.arange(len(entry_lanes))
         spread = spread[lane]
-        ok = np.ones(len(rows), bool)
-        lo, hi = np.take(view.lo, rows, axis=0), np.take(view.hi, rows, axis=0)  # faster than lo[rows]
+        ok = np.ones(len(lane), bool)
+        lo, hi = sub.lo, sub.hi
         for q in qs.values():
             cols = [(c, ck.NAMES.index(name)) for c, name in q.terms]
             val = ln.inner_linear([(c, (lo[:, i], hi[:, i])) for c, i in cols])
-            at_entry = ln.inner_linear([(c, (view.lo[entry_rows, i], view.hi[entry_rows, i])) for c, i in cols])
+            at_entry = ln.inner_linear([(c, (lo[entry_rows, i], hi[entry_rows, i])) for c, i in cols])
             ok &= ~after | ln.inner_overlaps(val, (at_entry[0][spread], at_entry[1][spread]))
             # the exact initial value, for runs in F from step 0, enclosed from the step-0 row (the
             # tightest double enclosure of the exact init: a point where the init is a double)
-            q0 = ln.outer_linear([(c, (view.lo[starts, i], view.hi[starts, i])) for c, i in cols])
+            q0 = ln.outer_linear([(c, (lo[starts, i], hi[starts, i])) for c, i in cols])
             ok &= ~at0 | ((val[0] <= q0[0][lane]) & (q0[1][lane] <= val[1]))
-        bad = np.bincount(lane[~ok], minlength=L)
-        recorded = np.bincount(lane[in_f], minlength=L)
+        bad, recorded = np.zeros(L, np.int64), np.zeros(L, np.int64)
+        bad[ids] = np.bincount(lane[~ok], minlength=K)
+        recorded[ids] = np.bincount(lane[in_f], minlength=K)
         names, end = ", ".join(qs), view.last_step(0)
 
         def make(t_in: int, n: int) -> Outcome:

@@ -157,6 +157,18 @@ class BatchRun:
             traj.reason = f"{why} at step {last} at {F64_PREC} bits (float64)"
         return traj
 
+    def lanes(self, ids: np.ndarray) -> BatchRun:
+        """The run of lanes ``ids`` only (distinct, increasing), numbered ``0 .. len(ids) - 1`` in that
+        order: every per-lane array at those lanes and the change log's entries of those lanes, in
+        their log order. Lane ``j`` of the result reads exactly as lane ``ids[j]`` of this run."""
+        ids = np.asarray(ids, np.int64)
+        number = np.full(len(self), -1, np.int64)
+        number[ids] = np.arange(len(ids))
+        theta0 = self.theta0[ids] if isinstance(self.theta0, np.ndarray) else [self.theta0[k] for k in ids.tolist()]
+        return BatchRun(self.problem, theta0, self.steps, self.rec_steps, self.status[ids], self.fail_step[ids],
+                        self.fail_at[ids], self.log.of_lanes(number), self.rec_P[:, ids], self.rec_L[:, ids],
+                        {int(number[k]): v for k, v in self.divergent.items() if number[k] >= 0})
+
     @cached_property
     def _lists(self) -> dict[str, list]:
         """Every lane's records as Python lists, converted once (reading lanes one by one is then cheap)."""
@@ -191,6 +203,17 @@ class ChangeLog:
         self.pat = np.zeros((capacity, patterns), np.int8)
         self.P = np.zeros((2, capacity, p))
         self.L = np.zeros((2, capacity))
+
+    def of_lanes(self, number: np.ndarray) -> ChangeLog:
+        """The entries of the lanes with ``number[lane] >= 0``, in log order, their lanes renumbered
+        to ``number[lane]`` (a log of exactly that size)."""
+        used = self.used
+        keep = np.flatnonzero(number[self.lane[:used]] >= 0)
+        out = ChangeLog(0, self.pat.shape[1], self.P.shape[2])
+        out.used = len(keep)
+        out.lane, out.t, out.pat = number[self.lane[keep]], self.t[keep], self.pat[keep]
+        out.P, out.L = self.P[:, keep], self.L[:, keep]
+        return out
 
     def reserve(self, more: int) -> None:
         """Room for ``more`` entries past ``used`` (doubling the capacity when it runs out)."""
