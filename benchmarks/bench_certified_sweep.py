@@ -24,7 +24,9 @@ workers, 10,000 inits x 1,000 steps, f-invariance, machine quiet (load average b
 * the morning of 2026-12-06, the shared 2-core machine of that session, medians of 7: numpy 0.45 s, certified 0.49 s:
   **0.91x** (the goal is 0.8x; 0.49x at the stop before, 0.012x before the lane checkers);
 * the evening of 2026-12-06, a 2-core AMD EPYC with AVX-512 (numpy's ``exp`` runs 8 lanes at a time), medians of 9 in
-  three runs: numpy 0.12 s, certified 0.21-0.22 s: **0.54-0.58x**, below the goal. There ``run_batch``
+  three runs: numpy 0.12 s, certified 0.21-0.22 s: **0.54-0.58x**, below the goal; 0.61x (numpy 0.12 s,
+  certified 0.20 s) once f-invariance's lane checker merged rows only for the lanes it examines
+  (``BatchRun.lanes``: 14.9 -> 9.4 ms a chunk of 2,048). There ``run_batch``
   alone (one process) is 0.58x of numpy (``bench_batch.py``), a chunk of 2,048 lanes spends 50 ms in
   ``run_batch`` (about a quarter of it in libm's ``exp``, 4.2 ns a call against 1 ns for a vectorized
   polynomial) and 20-40 ms in the lane checkers and the per-lane fold, and a call has about 35 ms of
