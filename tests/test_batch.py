@@ -24,7 +24,7 @@ from verify.dynamics.gd import run_gd
 from verify.dynamics.schedule import RecordSchedule
 from verify.dynamics.sweep import SweepSpec, certified_run, sweep
 from verify.errors import InvalidArgument
-from verify.init.schemes import SCHEMES, sample_init, sample_inits
+from verify.init.schemes import SCHEMES, sample_array, sample_init, sample_inits
 from verify.model.network import Dataset, Network, Problem
 
 PAPER_A = paper_a_problem()
@@ -274,13 +274,16 @@ def test_the_compiled_loop_returning_to_python_changes_nothing(monkeypatch):
         assert np.array_equal(a, b)
 
 
-@pytest.fixture(scope="module")
-def mixed_run():
-    """A run whose lanes end differently: certified (many with pattern changes), overflowed, escalated
-    at a kink, and inits given as Fractions (not doubles)."""
+@pytest.fixture(scope="module", params=["exact", "doubles"])
+def mixed_run(request):
+    """A run whose lanes end differently: certified (many with pattern changes), certified divergent
+    (the loss or the distance from the start beyond 5), and, with exact inits (Fractions), overflowed
+    and escalated at a kink; with doubles, the inits as a float64 array."""
+    if request.param == "doubles":
+        return run_batch(PAPER_A, sample_array(NET, "he", 3, 42), 300, divergence_bound=5)
     thetas = [*sample_inits(NET, "he", 3, 40), ("-800", "0", "3", "0"),
               (Fraction(1, 3), Fraction(1, 3) - Fraction(1, 2**60), Fraction(-1), Fraction(0))]
-    return run_batch(PAPER_A, thetas, 300)
+    return run_batch(PAPER_A, thetas, 300, divergence_bound=5)
 
 
 @given(chosen=st.sets(st.integers(0, 41)))
@@ -289,6 +292,7 @@ def test_a_run_of_some_lanes_reads_as_those_lanes(mixed_run, chosen):
     escalation, phases, trajectory, the merged rows a lane checker sees)."""
     from verify.claims.lanes import LaneView
 
+    assert mixed_run.divergent and (mixed_run.status == batch_layout.COMPLETE).any()
     ids = np.array(sorted(chosen), np.int64)
     sub = mixed_run.lanes(ids)
     assert len(sub) == len(ids)
@@ -302,7 +306,8 @@ def test_a_run_of_some_lanes_reads_as_those_lanes(mixed_run, chosen):
         assert np.array_equal(part.t[c:d], whole.t[a:b])
         assert np.array_equal(part.lo[c:d], whole.lo[a:b]) and np.array_equal(part.hi[c:d], whole.hi[a:b])
         assert np.array_equal(part.loss_lo[c:d], whole.loss_lo[a:b])
-        if mixed_run.completed(k):
+        if mixed_run.completed(k) or mixed_run.diverged(k):
             mine, theirs = sub.trajectory(j), mixed_run.trajectory(k)
+            assert (mine.status, mine.reason) == (theirs.status, theirs.reason)
             assert [(r.t, r.pattern, str(r.theta), str(r.loss)) for r in mine.records] == \
                    [(r.t, r.pattern, str(r.theta), str(r.loss)) for r in theirs.records]
