@@ -167,8 +167,8 @@ def _lib_exp(*xs: float) -> list[float]:
 
 
 def _kernel_exp(*xs: float) -> list[float]:
-    """The batch kernels' exponential pass (:func:`verify.dynamics.batch_kernel.exp_rows`: libm's
-    ``exp`` as numba calls it, in place on a row of a blocked state array)."""
+    """The batch kernels' exponential pass (:func:`verify.dynamics.batch_kernel.exp_rows`:
+    :func:`verify.arith.f64.exp_array` in place on a row of a blocked state array)."""
     from verify.dynamics.batch_kernel import exp_rows
 
     X = np.zeros((1, 3, len(xs)))
@@ -628,11 +628,115 @@ def test_numpy_exp_is_within_libm_ulps():
 
 
 def test_kernel_exp_is_within_libm_ulps():
-    """libm's exp as the batch kernels call it (numba's ``math.exp`` in their exponential pass)."""
+    """The batch kernels' exp (their exponential pass, :func:`verify.arith.f64.exp_array`)."""
     xs = _exp_probe_args()
     worst, where = _max_error(np.array(_kernel_exp(*xs.tolist())), xs, _exp)
     assert worst <= f64.LIBM_ULPS, f"the kernels' exp errs by {worst:.3f} ulp at x={where!r}"
-    print(f"exp (numba/libm): max error {worst:.4f} ulp at x={where!r} over {len(xs)} arguments")
+    print(f"exp (the kernels' exp_array): max error {worst:.4f} ulp at x={where!r} over {len(xs)} arguments")
+
+
+# ---------------------------------------------------------------------------------------------
+# 7b. exp_array: the bound its docstring proves, and the steps of the proof
+
+
+U = Fraction(1, 2**53)
+HALF_TINY = Fraction(1, 2**1075)
+
+
+def _exp_array_bound_holds(x: float, e: float) -> bool:
+    """``e`` within the bound :func:`verify.arith.f64.exp_array` proves of ``exp(x)``: ``3u``
+    relatively for a normal result, plus ``2^-1075`` absolutely below the normal range; ``inf`` only
+    when ``exp(x) > MAX (1 - 2^-51)``; as libm's on ``nan`` and the infinities."""
+    if math.isnan(x):
+        return math.isnan(e)
+    if abs(x) > 1000:  # exp(x) is beyond every double or below every positive one (Arb's ball is huge)
+        return e == (INF if x > 0 else 0.0)
+    flint.ctx.prec = PREC
+    t = _exp(_q(x))
+    if e == INF:
+        return bool(t > _arb(MAX_Q * (1 - Fraction(1, 2**51))))
+    slack = _arb(3 * U) * t + (_arb(HALF_TINY) if e < NORMAL_MIN or bool(t < _arb(_q(NORMAL_MIN))) else 0)
+    return 0.0 <= e and bool(abs(_arb(_q(e)) - t) <= slack)
+
+
+def _exp_steps(x: float, degree: int = 13) -> tuple[float, float, float, float]:
+    """:func:`verify.arith.f64.exp_array`'s steps in Python doubles (the same IEEE operations):
+    ``k``, ``x - k H``, ``r``, and the result (a Taylor polynomial of ``degree``)."""
+    xc = min(max(x, f64.EXP_X_MIN), f64.EXP_X_MAX)
+    k = math.floor(xc * f64.INV_LN2 + 0.5)
+    hi = xc - k * f64.LN2_HI
+    r = hi - k * f64.LN2_LO
+    coeffs = [1.0, 1.0, *(1.0 / math.factorial(i) for i in range(2, degree + 1))]
+    p = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        p = c + r * p
+    k1 = math.floor(k / 2)
+    return float(k), hi, r, (p * 2.0**k1) * 2.0 ** (k - k1)
+
+
+exp_array_args = st.one_of(exp_args, st.floats(-2000.0, 2000.0),
+                           st.sampled_from([INF, -INF, math.nan, -746.0, 710.0, -1e308, 1e308]))
+
+
+@cheap
+@given(x=exp_array_args)
+@example(x=LOG_MAX)  # exp rounds to MAX: finite, not inf
+@example(x=math.nextafter(LOG_MAX, INF))  # exp above MAX: inf
+@example(x=-745.1332191019411)  # exp rounds to the smallest subnormal
+@example(x=-708.3964185322641)  # the normal/subnormal boundary
+@example(x=0.5 * math.log(2))  # a rounding boundary of k
+def test_exp_array_is_within_its_proved_bound(x):
+    (e,) = _kernel_exp(x)
+    assert _exp_array_bound_holds(x, e), (x, e)
+    if x == 0.0:
+        assert e == 1.0
+
+
+@cheap
+@given(x=st.one_of(st.floats(f64.EXP_X_MIN, f64.EXP_X_MAX), st.floats(-1.0, 1.0),
+                   st.sampled_from([f64.EXP_X_MIN, f64.EXP_X_MAX, 0.0, 0.5 * math.log(2), -0.5 * math.log(2)])))
+def test_exp_array_reduction_steps_hold(x):
+    """The proof's steps 1 and 3: ``|k| <= 1077``, ``x - k H`` exact, ``|r| <= 0.3466`` and within
+    ``0.38u`` of ``x - k ln 2``; and the Python mirror of the steps gives the kernel's value bit for bit."""
+    k, hi, r, value = _exp_steps(x)
+    assert abs(k) <= 1077
+    assert _q(hi) == _q(x) - int(k) * _q(f64.LN2_HI)
+    assert abs(r) <= 0.3466
+    flint.ctx.prec = PREC
+    d = _arb(_q(r)) - (_arb(_q(x)) - int(k) * flint.arb.const_log2())
+    assert bool(abs(d) <= _arb(Fraction(38, 100) * U))
+    (e,) = _kernel_exp(x)
+    assert value == e or (math.isnan(value) and math.isnan(e))
+
+
+def test_exp_array_constants_are_as_the_proof_states():
+    flint.ctx.prec = PREC
+    assert (_q(f64.LN2_HI) * 2**32).denominator == 1 and f64.LN2_HI < 1
+    assert bool(abs(flint.arb.const_log2() - _arb(_q(f64.LN2_HI)) - _arb(_q(f64.LN2_LO))) < _arb(Fraction(1, 2**86)))
+    assert f64.INV_LN2 == 1 / math.log(2) and f64.EXP_C13 == 1.0 / math.factorial(13)
+    assert f64.EXP_CAP <= MAX * (1 - 2.0**-51)
+
+
+def test_exp_array_over_the_probe_arguments():
+    """The relative error over thousands of arguments (edges, near multiples of ln 2, the whole
+    range) stays within the proved ``3u``; it is printed, in units of ``u``."""
+    xs = _exp_probe_args()
+    values = _kernel_exp(*xs.tolist())
+    worst = 0.0
+    for x, e in zip(xs.tolist(), values, strict=True):
+        assert _exp_array_bound_holds(x, e), (x, e)
+        t = _exp(_q(x))
+        if e >= NORMAL_MIN:
+            worst = max(worst, float((abs(_arb(_q(e)) - t) / t).mid()) / 2.0**-53)
+    print(f"exp_array: max relative error {worst:.3f} u over {len(xs)} arguments (proved: 3 u)")
+
+
+def test_the_exp_array_bound_check_catches_a_short_polynomial():
+    """The bound is tight enough to fail: a degree-9 polynomial (error about 2^-37) breaks it, the
+    degree-13 one of the kernels does not."""
+    xs = [0.34, -0.34, 0.5 * math.log(2) - 1e-9, 100.0 + 0.34]
+    assert all(_exp_array_bound_holds(x, _exp_steps(x)[3]) for x in xs)
+    assert not all(_exp_array_bound_holds(x, _exp_steps(x, degree=9)[3]) for x in xs)
 
 
 def test_libm_log1p_is_within_libm_ulps():

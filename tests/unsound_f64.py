@@ -14,7 +14,14 @@ from numba import njit
 
 from verify.arith.f64 import pick, select  # choices, not arithmetic: the same as the sound module's
 
-__all__ = ["add", "add_if", "div_int", "exp_span", "log1p", "logistic_weight", "mul", "mul_pos", "pick", "select", "up"]
+__all__ = ["add", "add_if", "div_int", "exp_array", "exp_span", "log1p", "logistic_weight", "mul", "mul_pos", "pick",
+           "select", "up"]
+
+
+@njit
+def exp_array(v, s1, s2):
+    for j in range(v.shape[0]):
+        v[j] = math.exp(v[j])
 
 
 @njit

@@ -3,7 +3,8 @@
 :func:`run_batch` encloses each exact init (and the data, output weights and ``eta/n``) in the
 tightest double intervals, decides each init's initial signs exactly, and steps every lane with
 the compiled kernels of :mod:`verify.dynamics.batch_codegen` (unrolled for the network's shape
-while it is small, :mod:`verify.dynamics.batch_loops` beyond) and the library ``exp``, all driven
+while it is small, :mod:`verify.dynamics.batch_loops` beyond) and a vectorized ``exp`` with a proved
+error bound (:func:`verify.arith.f64.exp_array`), all driven
 by one compiled loop (:func:`verify.dynamics.batch_kernel.drive`). Per step ``t``
 (the conventions of :mod:`verify.dynamics.gd`):
 
@@ -370,8 +371,8 @@ class _Divergence:
     """The divergence check of :func:`run_batch` after each step ``t`` (state: ``theta_t`` and the
     exponentials of its forward pass). The compiled loop's :func:`~verify.dynamics.batch_kernel.scan`
     flags (in ``flags``) the lanes that meet a necessary condition: a certified ``L > B`` needs some
-    exponential ``> B`` (``l(e) <= e`` and the enclosures' lower ends lie below the library's
-    values), and a certified ``|theta_k| > T_k`` (``T_k = B + |theta_0[k]|``) needs an interval end
+    exponential ``> B`` (``l(e) <= e`` and the enclosures' lower ends lie below the kernels'
+    ``exp`` values), and a certified ``|theta_k| > T_k`` (``T_k = B + |theta_0[k]|``) needs an interval end
     beyond ``B`` (rounded down) in magnitude.
     :meth:`stop` decides on the running lanes (parameters: exact rationals; loss: an Arb ball, see
     :meth:`loss`) and stops those certified divergent."""
@@ -379,7 +380,7 @@ class _Divergence:
     def __init__(self, problem: Problem, lay: bl.Layout, bound: Fraction, shape: tuple, logistic: bool) -> None:
         self.bound, self.lay, self.logistic = bound, lay, logistic
         self.reason, self.names = loss_reason(bound), problem.network.param_names()
-        self.b_down = enclose(bound)[0] * (1 - 2.0**-30)  # below B by far more than libm's error
+        self.b_down = enclose(bound)[0] * (1 - 2.0**-30)  # below B by far more than exp's error
         self.bound_arb = _arb(LOSS_PREC).exact(bound)
         self.t_down = enclose(bound)[0]  # <= B <= every T_k
         self.flags = np.zeros((shape[0], shape[2]), np.bool_)
@@ -409,10 +410,10 @@ class _Divergence:
             F[bk, lay.frozen(0):lay.frozen(0) + lay.m, lane] = 1
 
     def loss(self, exps: list[float], spans: list[float]) -> object:
-        """``L`` enclosed in an Arb ball (:data:`LOSS_PREC` bits) from the library's ``exp(l_i)`` of the
+        """``L`` enclosed in an Arb ball (:data:`LOSS_PREC` bits) from the kernels' ``exp(l_i)`` of the
         exponent arguments' lower ends and the bounds of their widths: ``exp([l_i, l_i + span_i])`` lies
-        in ``[e_i (1 - r) - a, (e_i (1 + r) + a) exp(span_i)]`` under the library error bound the
-        kernels assume (:func:`verify.arith.f64.widen_exp`: ``r = LIBM_REL``, ``a = LIBM_ABS``)."""
+        in ``[e_i (1 - r) - a, (e_i (1 + r) + a) exp(span_i)]`` under the error bound of the
+        kernels' ``exp`` (:func:`verify.arith.f64.widen_exp`: ``r = LIBM_REL``, ``a = LIBM_ABS``)."""
         be = _arb(LOSS_PREC)
         with be.working_precision():
             rel, tiny, zero = arb(LIBM_REL), arb(LIBM_ABS), arb(0)

@@ -308,8 +308,8 @@ def _module_source(title: str, functions: list[str]) -> str:
         "import math\n\n"
         "import numpy as np\n"
         "from numba import njit\n\n"
-        "from verify.arith.f64 import add, add_if, div_int, exp_span, log1p, logistic_weight, mul, mul_pos, pick, "
-        "select, up\n\n"
+        "from verify.arith.f64 import add, add_if, div_int, exp_array, exp_span, log1p, logistic_weight, mul, "
+        "mul_pos, pick, select, up\n\n"
         "INF = np.inf\n" + constants + "\n\n"
     )
     parts = functions + [inspect.getsource(getattr(bk, name)) for name in bk.PASSES]

@@ -13,9 +13,9 @@ read by field name (``H[H_STATUS]``).
   (with the pattern) to a change log; a lane whose exponential overflowed stops instead
   (``NONFINITE`` at ``t``);
 * :func:`settle` gives each lane the step kernels stopped its failure step and place;
-* :func:`exp_rows` replaces each exponent argument's lower end by the library's ``exp`` of it
-  (libm's, as numba calls it; its error bound is checked per process by
-  :func:`verify.arith.fenv.libm_accuracy`);
+* :func:`exp_rows` replaces each exponent argument's lower end by its ``exp``
+  (:func:`verify.arith.f64.exp_array`: vectorized, within the error bound :func:`~verify.arith.f64.exp_span`
+  assumes, proved);
 * :func:`scan` flags the running lanes that may be certified divergent (a necessary condition);
 * :func:`drive` runs steps ``t .. t_end - 1`` with all of the above and the module's step kernels,
   returning to Python only for what needs it (more room in the change log, lanes flagged by
@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit
 
-from verify.arith.f64 import add, div_int, exp_span, log1p
+from verify.arith.f64 import add, div_int, exp_array, exp_span, log1p
 from verify.dynamics.batch_layout import (  # noqa: F401 - the header fields, also emitted into kernel modules
     ALL_STOPPED,
     DIVERGING,
@@ -69,7 +69,7 @@ def _park(H, X, F, bk, lane):  # pragma: no cover - compiled
 @njit(nogil=True)
 def record(t, scheduled, r, logistic, H, X, F, changes, fail_step, used, log_lane, log_t, log_pat, log_P, log_L,
            rec_P, rec_L):  # pragma: no cover - compiled
-    """Record step ``t`` (the exponent rows of ``X`` hold the library's ``exp`` of each argument's lower end).
+    """Record step ``t`` (the exponent rows of ``X`` hold the ``exp`` of each argument's lower end).
 
     ``X, F`` are the state arrays viewed as ``(blocks, rows, BLOCK)``; lane ``k`` is block
     ``k // BLOCK``, position ``k % BLOCK``. A lane whose pattern changed appends an entry to the
@@ -152,28 +152,12 @@ def settle(t, H, X, F, fail_step, fail_at):  # pragma: no cover - compiled
 
 @njit(nogil=True)
 def exp_rows(X, e0, n):  # pragma: no cover - compiled
-    """``X[:, e0 + i, :] = exp(X[:, e0 + i, :])`` for ``i < n``: the library's exponential, in place.
-
-    An argument exactly 0 (a point where no neuron is active: ``N(x_i) = 0``, about half of them
-    once paper A's runs settle) gets ``exp(0) = 1`` exactly, without a call: each row's nonzero
-    arguments are packed (branch-free), exponentiated, and put back.
-    """
-    packed = np.empty(X.shape[2])
+    """``X[:, e0 + i, :] = exp(X[:, e0 + i, :])`` for ``i < n``, in place, by
+    :func:`verify.arith.f64.exp_array` (vectorized, its error bound proved; ``exp(0) = 1`` exactly)."""
+    s1, s2 = np.empty(X.shape[2], np.int64), np.empty(X.shape[2], np.int64)
     for bk in range(X.shape[0]):
         for i in range(n):
-            row = X[bk, e0 + i]
-            count = 0
-            for lane in range(row.shape[0]):
-                x = row[lane]
-                packed[count] = x
-                count += x != 0.0
-            for j in range(count):
-                packed[j] = math.exp(packed[j])
-            count = 0
-            for lane in range(row.shape[0]):
-                nonzero = row[lane] != 0.0
-                row[lane] = packed[count] if nonzero else 1.0
-                count += nonzero
+            exp_array(X[bk, e0 + i], s1, s2)
 
 
 @njit(nogil=True)
