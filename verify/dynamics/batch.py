@@ -353,6 +353,7 @@ def run_batch(
             continue
         if why == bl.DIVERGING:
             watch.stop(t - 1, np.flatnonzero(flags.reshape(-1)), X, F, run)
+            flags[:] = False  # scan writes the flags of blocks with a hit only
         elif why == bl.ALL_STOPPED:
             break
         if progress is not None and (t - 1) % PROGRESS_EVERY == 0:

@@ -163,20 +163,29 @@ def exp_rows(X, e0, n):  # pragma: no cover - compiled
 @njit(nogil=True)
 def scan(X, F, e0, n, p, alive, b_down, t_down, flags):  # pragma: no cover - compiled
     """Flag the running lanes with an exponential above ``b_down`` or a parameter interval end beyond
-    ``t_down`` in magnitude; return how many (one pass over the rows, no temporaries)."""
+    ``t_down`` in magnitude; return how many. Per block, one branch-free pass over its rows asks
+    whether any lane meets the condition (an OR-reduction, no stores); only such a block (rare:
+    the loss is near the divergence bound) has its lanes' flags written; the caller clears ``flags``
+    after reading them."""
     blocks, block = X.shape[0], X.shape[2]
     count = 0
-    for bk in range(blocks):  # row by row: contiguous lanes, branch-free, vectorizable
-        for lane in range(block):
-            flags[bk, lane] = False
+    for bk in range(blocks):
+        hit = False
         for i in range(n):
             for lane in range(block):
-                flags[bk, lane] |= X[bk, e0 + i, lane] > b_down
+                hit |= X[bk, e0 + i, lane] > b_down
         for q in range(2 * p):
             for lane in range(block):
-                flags[bk, lane] |= abs(X[bk, q, lane]) > t_down
+                hit |= abs(X[bk, q, lane]) > t_down
+        if not hit:
+            continue
         for lane in range(block):
-            flags[bk, lane] &= F[bk, alive, lane] != 0
+            flag = False
+            for i in range(n):
+                flag |= X[bk, e0 + i, lane] > b_down
+            for q in range(2 * p):
+                flag |= abs(X[bk, q, lane]) > t_down
+            flags[bk, lane] = flag and F[bk, alive, lane] != 0
             count += flags[bk, lane]
     return count
 
