@@ -113,6 +113,36 @@ def test_claims_fold_is_independent_of_the_chunking():
     assert repr(whole) == repr(parts)
 
 
+def _outcome(status: Status, span: int | None, every_t: bool, diverged: bool) -> Outcome:
+    data = {**({"covers": f"t <= {span}", "every_t": every_t} if span is not None else {}),
+            **({"gd": "diverged"} if diverged else {})}
+    return Outcome(status, f"{status.value} {span} {every_t}", data=data or None)
+
+
+outcomes = st.builds(_outcome, st.sampled_from([Status.CERTIFIED, Status.INCONCLUSIVE, Status.NOT_ADMITTED]),
+                     st.none() | st.integers(0, 2), st.booleans(), st.booleans())
+
+
+@given(before=st.lists(st.tuples(st.integers(0, 60), outcomes), max_size=12),
+       indices=st.lists(st.integers(0, 60), min_size=1, max_size=15, unique=True).map(sorted),
+       shared=st.lists(outcomes, min_size=2, max_size=2))
+def test_claims_fold_adds_lanes_alike_at_once_as_one_by_one(before, indices, shared):
+    """``ClaimsFold.add_many`` (lanes the lane checkers decided alike) leaves the summary
+    ``add`` lane by lane leaves, whatever the summary held before: the same counts, and the same
+    examples kept (the first index takes every slot the group can take)."""
+    fold = ClaimsFold(2)
+
+    def item(i: int, outs: tuple[Outcome, ...]) -> LaneOutcomes:
+        return LaneOutcomes(Lane(i, "batch-f64"), (str(i), "1/3"), outs)
+
+    start = fold_lanes(fold, [(i, item(i, (o, o))) for i, o in before])
+    one_by_one = fold_lanes(fold, [(i, item(i, (o, o))) for i, o in before])
+    for i in indices:
+        one_by_one = fold.add(one_by_one, i, item(i, tuple(shared)))
+    at_once = fold.add_many(start, indices, item(indices[0], tuple(shared)))
+    assert repr(at_once) == repr(one_by_one)
+
+
 def test_chunk_size_depends_on_the_sweep_only():
     assert choose_chunk_size(200, False) == 50  # a quarter up to the quantum
     assert choose_chunk_size(2048, False) == CHUNK_QUANTUM

@@ -32,16 +32,22 @@ def _at(view: ln.LaneView, out: Outcome) -> Outcome:
 def _place(view: ln.LaneView, lanes: np.ndarray, make: Callable[..., Outcome], *keys: np.ndarray) -> LaneOutcomes:
     """Outcomes for ``lanes`` (others: None): ``make(*key)`` with each lane's values of ``keys`` as
     Python scalars, made once per distinct key and shared by the lanes that have it (outcomes are
-    frozen; many lanes share e.g. the step of F entry)."""
-    out: LaneOutcomes = [None] * len(view)
-    made: dict[tuple, Outcome] = {}
-    columns = [np.asarray(k)[lanes].tolist() for k in keys]
-    for k, key in zip(lanes.tolist(), zip(*columns, strict=True) if columns else [()] * len(lanes), strict=True):
-        o = made.get(key)
-        if o is None:
-            o = made[key] = make(*key)
-        out[k] = o
-    return out
+    frozen; many lanes share e.g. the step of F entry). The lanes are grouped by their keys in
+    numpy (each key column's distinct values, combined), not one by one."""
+    out = np.empty(len(view), object)  # None everywhere
+    if len(lanes) == 0:
+        return out.tolist()
+    code = np.zeros(len(lanes), np.int64)  # per lane: the index of its distinct key
+    for k in keys:
+        _, inverse = np.unique(np.asarray(k)[lanes], return_inverse=True)
+        _, code = np.unique(code * (int(inverse.max()) + 1) + inverse.reshape(-1), return_inverse=True)
+    _, first, code = np.unique(code, return_index=True, return_inverse=True)
+    columns = [np.asarray(k)[lanes[first]].tolist() for k in keys]  # the keys as Python scalars, as given
+    made = np.empty(len(first), object)
+    for u, key in enumerate(zip(*columns, strict=True) if columns else [()]):
+        made[u] = make(*key)
+    out[lanes] = made[code.reshape(-1)]
+    return out.tolist()
 
 
 def undecided(view: ln.LaneView) -> LaneOutcomes:

@@ -137,25 +137,35 @@ def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Seq
     """The claims' lane checkers on a float64 batch ``run`` (:mod:`verify.claims.lanes`): per lane,
     ``(None, outcomes)`` when every claim is decided without its trajectory (hypotheses on the exact
     init, the rest by the lane checker), else None, with what was decided left in ``known``.
-    Only completed lanes are decided; a claim without a lane checker decides none."""
+    Only completed lanes are decided; a claim without a lane checker decides none. Lanes with the
+    same outcomes share one ``(None, outcomes)`` object (read it, do not change it): the chunk task
+    folds each such group at once."""
     from verify.claims.lanes import LaneView
 
     if not any(c.lanes is not None for c in claims):
         return [None] * len(run)
     view = LaneView(run)
-    lanes = np.flatnonzero(view.completed).tolist()
+    completed = np.flatnonzero(view.completed)
+    lanes = completed.tolist()
     cases: dict[int, Case] = {}  # per lane, one case shared by every claim's hypotheses
     columns = [_lane_column(claim, view, lanes, settings, indices, problem, cases) for claim in claims]
-    every = np.ones(len(lanes), bool)  # per lane: every claim decided
-    for column in columns:
-        every &= np.fromiter((o is not None for o in column), bool, len(lanes))
-    out: list[tuple[None, list[Outcome]] | None] = [None] * len(run)
-    for k, full, decided in zip(lanes, every.tolist(), zip(*columns, strict=True), strict=True):
-        if full:
-            out[k] = (None, list(decided))
-        else:
-            known[k] = list(decided)
-    return out
+    out = np.empty(len(run), object)  # None everywhere
+    if not lanes:
+        return out.tolist()
+    # Lane checkers share one outcome object among the lanes it fits: lanes are grouped by the
+    # identities of their outcomes (held alive by ``columns``), and each group gets one shared value.
+    ids = np.array([np.fromiter(map(id, column), np.int64, len(lanes)) for column in columns])
+    every = (ids != id(None)).all(axis=0)  # per lane: every claim decided
+    for pos in np.flatnonzero(~every).tolist():
+        known[lanes[pos]] = [column[pos] for column in columns]
+    full = np.flatnonzero(every)
+    if len(full):
+        _, first, group = np.unique(ids[:, full], axis=1, return_index=True, return_inverse=True)
+        shared = np.empty(len(first), object)
+        for g, pos in enumerate(full[first].tolist()):
+            shared[g] = (None, [column[pos] for column in columns])
+        out[completed[full]] = shared[group.reshape(-1)]
+    return out.tolist()
 
 
 def _lane_column(claim: Claim, view: Any, lanes: list[int], settings: CheckSettings, indices: Sequence[int],
@@ -288,15 +298,43 @@ class ClaimTask:
             decide = None if self.check_outside else \
                 partial(_decide_lanes, claims, self.settings, indices, problem, known)
             spec = self.settings.sweep_spec(schedule, problem=problem)
-            pairs = _sweep.run_chunk(spec, start, thetas, reduce, self._lanes_of(problem), decide)
+            size = self._lanes_of(problem)
+            pairs = _sweep.run_chunk(spec, start, thetas, reduce, size, decide)
             rows = thetas.tolist() if isinstance(thetas, np.ndarray) else thetas
-            for index, theta, (lane, (new_lane, outs)) in zip(indices, rows, pairs, strict=True):
-                final = new_lane or lane
+            alike: dict[int, tuple[Any, list[int]]] = {}  # decided by the lane checkers: positions per shared value
+            for pos, (lane, value) in enumerate(pairs):
+                if lane is None:
+                    group = alike.get(id(value))
+                    if group is None:
+                        alike[id(value)] = (value, [pos])
+                    else:
+                        group[1].append(pos)
+                    continue
+                new_lane, outs = value
+                final, index = new_lane or lane, indices[pos]
                 if final.index != index:
                     final = Lane(index, final.engine, final.escalated, final.chosen)
                 escalated += final.escalated is not None
-                acc = self.fold.add(acc, index, LaneOutcomes(final, tuple(theta), tuple(outs)))
+                acc = self.fold.add(acc, index, LaneOutcomes(final, tuple(rows[pos]), tuple(outs)))
+            if alike:
+                chosen = spec.choice(size).reason
+                for (_, outs), positions in alike.values():
+                    acc = self._add_alike(acc, [indices[p] for p in positions], [rows[p] for p in positions],
+                                          tuple(outs), chosen)
         return ChunkOutput(acc, escalated)
+
+    def _add_alike(self, acc: Any, indices: list[int], rows: list[Any], outs: tuple[Outcome, ...],
+                   chosen: str | None) -> Any:
+        """Lanes (``indices``, increasing; exact inits ``rows``) the lane checkers decided alike: the
+        batch engine, not escalated, the same ``outs``. Folded at once where the fold can
+        (``add_many``; not with a refutation, whose counterexample depends on each init), else one by one."""
+        add_many = getattr(self.fold, "add_many", None)
+        if add_many is not None and all(o.status is not Status.REFUTED for o in outs):
+            return add_many(acc, indices, LaneOutcomes(Lane(indices[0], BATCH_ENGINE, None, chosen), tuple(rows[0]),
+                                                       outs))
+        for index, theta in zip(indices, rows, strict=True):
+            acc = self.fold.add(acc, index, LaneOutcomes(Lane(index, BATCH_ENGINE, None, chosen), tuple(theta), outs))
+        return acc
 
     def _lanes_of(self, problem: Any) -> int:
         if self.cases is None:
@@ -351,15 +389,32 @@ class ClaimsFold:
                            for _ in range(self.claims)]}
 
     def add(self, acc: dict, index: int, item: LaneOutcomes) -> dict:
-        acc["engines"][item.lane.engine] += 1
+        return self._keep(self._count(acc, item, 1), index, item)
+
+    def add_many(self, acc: dict, indices: Sequence[int], item: LaneOutcomes) -> dict:
+        """:meth:`add` of ``item`` at each of ``indices`` (increasing): lanes with ``item``'s engine,
+        escalation and outcomes, none refuted (a refutation is kept by its init's norm, which differs
+        per lane). Only the first index can take a kept slot: once it holds one, every later index
+        finds it taken."""
+        return self._keep(self._count(acc, item, len(indices)), indices[0], item)
+
+    def _count(self, acc: dict, item: LaneOutcomes, n: int) -> dict:
+        acc["engines"][item.lane.engine] += n
         if item.lane.escalated:
-            acc["reasons"][_reason_key(item.lane)] += 1
+            acc["reasons"][_reason_key(item.lane)] += n
+        for c, out in zip(acc["claims"], item.outcomes, strict=True):
+            data = out.data
+            c["counts"][_STATUS_VALUE[out.status]] += n
+            if data and data.get("gd") == "diverged" and out.status is not Status.NOT_ADMITTED:
+                c["counts"]["diverged"] += n
+        return acc
+
+    def _keep(self, acc: dict, index: int, item: LaneOutcomes) -> dict:
+        """The examples ``item`` at ``index`` may be: first of its status, the counterexample, the
+        first cover of its span, the first partial cover."""
         texts: tuple[str, ...] | None = None  # the init as text, made only for a lane that is kept
         for c, out in zip(acc["claims"], item.outcomes, strict=True):
             status, data = _STATUS_VALUE[out.status], out.data
-            c["counts"][status] += 1
-            if data and data.get("gd") == "diverged" and out.status is not Status.NOT_ADMITTED:
-                c["counts"]["diverged"] += 1
             span = data.get("covers") if data and out.status is Status.CERTIFIED else None
             if out.status is not Status.REFUTED and _taken(c["first"].get(status), index) and \
                     (not span or (_taken(c["covers"].get(span), index) and

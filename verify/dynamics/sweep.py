@@ -114,7 +114,9 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
     ``lanes``: the size of the whole sweep, which the engine choice depends on (default: this chunk).
     ``decide`` (batch engine only): given the batch run, the reduced value of each lane it can reduce
     from the float64 records alone (``None`` for the others); a completed lane with a value skips
-    its trajectory and ``reduce`` (see :mod:`verify.claims.lanes`)."""
+    its trajectory and ``reduce``, and comes as ``(None, value)``: no :class:`Lane` is made for it
+    (it is the batch engine's, not escalated, started for ``spec.choice(lanes).reason``; see
+    :mod:`verify.claims.lanes`)."""
     out = []
     choice = spec.choice(len(inits) if lanes is None else lanes)
     refusal = eng.float64_refusal() if choice.engine in (eng.BATCH, eng.MATRIX) else None
@@ -130,8 +132,8 @@ def run_chunk(spec: SweepSpec, start: int, inits: Sequence[Sequence[Fraction]],
         decided = decide(batch) if decide is not None else [None] * len(batch)
         completed = (batch.status == bl.COMPLETE).tolist()
         for k in range(len(batch)):
-            if completed[k] and decided[k] is not None:
-                out.append((Lane(start + k, bt.ENGINE, None, choice.reason), decided[k]))
+            if completed[k] and decided[k] is not None:  # its lane: the batch engine, not escalated, choice.reason
+                out.append((None, decided[k]))
                 continue
             if completed[k] or batch.diverged(k):  # certified either way
                 lane, traj = Lane(start + k, bt.ENGINE, None, choice.reason), batch.trajectory(k, spec.prec)
