@@ -3,6 +3,7 @@
 Tasks are picklable callables ``task(start, stop) -> ChunkOutput``:
 
 * :class:`ToyTask`: a cheap deterministic lane value; optionally sleeps per chunk;
+* :class:`PidTask`: the worker's pid and the task's tag (for the warm-pool tests);
 * :class:`PaperATask`: the real engine, :func:`verify.dynamics.sweep.run_chunk` on paper A's
   problem over seeded He inits, each lane reduced to exact facts about its trajectory.
 
@@ -105,6 +106,16 @@ class ToyTask:
         acc = fold_lanes(self.fold, ((i, toy_value(i)) for i in range(half, b)), acc)
         self.faults.finished(a, b)
         return ChunkOutput(acc, sum(toy_value(i)[2] for i in range(a, b)))
+
+
+@dataclass(frozen=True)
+class PidTask:
+    """``task(start, stop)``: which process ran the chunk, and the ``tag`` of the sweep's task."""
+
+    tag: str = ""
+
+    def __call__(self, a: int, b: int) -> ChunkOutput:
+        return ChunkOutput((os.getpid(), self.tag, a, b))
 
 
 # -- the real engine ------------------------------------------------------------------------------

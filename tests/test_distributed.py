@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from tests.sweep_tasks import (
     Faults,
     PaperATask,
+    PidTask,
     ToyTask,
     computations,
     lane_facts,
@@ -324,3 +325,78 @@ def test_a_killed_pool_leaves_no_manager_thread_for_the_exit_handler():
     pool.close(kill=True)
     assert not manager.is_alive()
     assert manager not in pool_module._threads_wakeups
+
+
+# -- the warm pool ---------------------------------------------------------------------------------
+
+RANGES = [(i, i + 1) for i in range(8)]
+
+
+def _run(pool) -> list:
+    return [out.value for _, out in pool.run(RANGES)]
+
+
+def _gone(pids: set[int], timeout: float = 10) -> bool:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_finished_pool_serves_the_next_sweep_with_its_own_task():
+    """``close()`` keeps the idle pool: the next sweep runs on the same processes, with its task."""
+    from verify.distributed.executors import Pool
+
+    first = Pool(PidTask("first"), 2)
+    one = _run(first)
+    executor, pids = first._pool, set(first._pool._processes)
+    first.close()
+    second = Pool(PidTask("second"), 2)
+    assert second._pool is executor
+    two = _run(second)
+    second.close(kill=True)
+    assert {v[1] for v in one} == {"first"} and {v[1] for v in two} == {"second"}
+    assert {v[0] for v in one} | {v[0] for v in two} <= pids
+    assert sorted(v[2:] for v in two) == RANGES
+    assert _gone(pids)  # killed: stopped now, and nothing stays warm
+    third = Pool(PidTask("third"), 2)
+    assert third._pool is not executor
+    third.close(kill=True)
+
+
+def test_a_pool_is_forked_afresh_after_new_code_or_a_lost_worker():
+    import signal as signals
+
+    from verify.distributed.executors import Pool, new_code_loaded
+
+    pool = Pool(PidTask("a"), 2)
+    _run(pool)
+    executor, pids = pool._pool, set(pool._pool._processes)
+    pool.close()
+    new_code_loaded()  # kernels loaded since the fork: fresh workers inherit them
+    fresh = Pool(PidTask("b"), 2)
+    assert fresh._pool is not executor and _gone(pids)
+    _run(fresh)
+    warm_pids = set(fresh._pool._processes)
+    fresh.close()
+    os.kill(min(warm_pids), signals.SIGKILL)  # a warm worker dies while the pool is idle
+    assert _gone({min(warm_pids)})
+    run = run_chunks(ToyTask(toy_fold()), 40, toy_fold(), chunk_size=10, executor="pool", workers=2)
+    expected = run_chunks(ToyTask(toy_fold()), 40, toy_fold(), chunk_size=10, executor="inline")
+    assert repr(run.value) == repr(expected.value) and run.restarts <= 1
+
+
+def test_a_task_that_cannot_be_pickled_gets_fresh_workers_and_is_not_kept():
+    from verify.distributed.executors import _WARM, Pool
+
+    tag = "closure"
+    pool = Pool(lambda a, b: ChunkOutput((os.getpid(), tag, a, b)), 2)
+    values = _run(pool)
+    pids = set(pool._pool._processes)
+    pool.close()
+    assert {v[1] for v in values} == {tag} and _gone(pids)
+    assert all(pids.isdisjoint(p._processes or {}) for p, _ in _WARM.values())

@@ -214,6 +214,7 @@ def run_chunks(
     if on_chunk is not None and done:
         on_chunk(done)
     ex: Any = None
+    finished = False  # every chunk in: the executor may stay warm
     with stop_on_signals():
         try:
             if todo:
@@ -248,6 +249,7 @@ def run_chunks(
                                           f"{len(pending)} chunks left" + _kept(store)) from None
                     warnings.warn(f"{exc}; running the {len(pending)} unfinished chunks again", stacklevel=2)
                     ex.restart()
+            finished = True
         except (Interrupted, KeyboardInterrupt) as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else int(SIGINT)
             if ex is not None:
@@ -257,8 +259,8 @@ def run_chunks(
                                            f"{len(computed)} of {len(todo)} chunks computed" +
                                    _kept(store)) from None
         finally:
-            if ex is not None:
-                ex.close(kill=True)
+            if ex is not None:  # a local pool that finished stays warm for this process's next sweep
+                ex.close(kill=not finished)
             _close_bar(bar)
     if shown and store is not None:
         stream = sys.stderr if progress_stream is None else progress_stream

@@ -343,6 +343,9 @@ def _load(source: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    from verify.distributed.executors import new_code_loaded
+
+    new_code_loaded()  # warm worker pools forked before this would load it again, each: fork afresh
     return module
 
 
