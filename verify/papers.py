@@ -265,8 +265,12 @@ def registry() -> dict[str, Paper]:
 
 
 def register(paper: Paper) -> Paper:
-    """Add ``paper`` to the registry (for tests and interactive use); returns it."""
+    """Add ``paper`` to the registry (for tests and interactive use); returns it. Warm worker pools
+    forked before do not know it: the next sweep forks afresh."""
+    from verify.distributed.executors import new_code_loaded
+
     _add(registry(), paper, f"register({paper!r})")
+    new_code_loaded()
     return paper
 
 
