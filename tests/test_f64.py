@@ -714,6 +714,7 @@ def test_exp_array_constants_are_as_the_proof_states():
     assert (_q(f64.LN2_HI) * 2**32).denominator == 1 and f64.LN2_HI < 1
     assert bool(abs(flint.arb.const_log2() - _arb(_q(f64.LN2_HI)) - _arb(_q(f64.LN2_LO))) < _arb(Fraction(1, 2**86)))
     assert f64.INV_LN2 == 1 / math.log(2) and f64.EXP_C13 == 1.0 / math.factorial(13)
+    assert bool(abs(_arb(_q(f64.INV_LN2)) - 1 / flint.arb.const_log2()) < _arb(Fraction(1, 2**55)))
     assert f64.EXP_CAP <= MAX * (1 - 2.0**-51)
 
 

@@ -139,9 +139,10 @@ def exp_array(v: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> None:
     ``p`` = Horner's scheme for ``sum_{i<=13} c_i r^i``, ``c_i = fl(1/i!)``; result
     ``fl(fl(p 2^k1) 2^k2)`` with ``k1 = floor(k/2)``, ``k2 = k - k1``.
 
-    1. *Reduction.* ``fl(x L)`` is within ``2.1u |x/ln 2| < 2^-42`` of ``x/ln 2`` (``|x| <= 746``), and
-       adding 1/2 rounds by at most ``2^-43``: ``|x - k ln 2| <= ln 2 (1/2 + 2^-41) < 0.34658`` and
-       ``|k| <= 1077``. ``k H`` is exact (``H`` is a multiple of ``2^-32`` below 1, ``|k H| 2^32 < 2^43``).
+    1. *Reduction.* ``L`` is within ``2^-55`` of ``1/ln 2``, so ``fl(x L)`` is within ``1.3u |x/ln 2|
+       < 2^-42`` of ``x/ln 2`` (``|x/ln 2| < 1077``), and adding 1/2 rounds by at most ``2^-43``:
+       ``|x - k ln 2| <= ln 2 (1/2 + 2^-41) < 0.34658`` and ``|k| <= 1077``. ``k H`` is exact (``H`` is a
+       multiple of ``2^-32`` below 1, ``|k H| 2^32 < 2^43``).
        ``x - k H`` is exact: for ``k = 0`` trivially; else ``|x| > 0.34 > 2^-2``, so ``x`` and ``k H`` are
        multiples of ``2^-54``, and so is their difference, below ``0.34658 + 1077 G < 1/2`` in magnitude:
        a double. ``fl(k G)`` errs by at most ``1077 G u < 2^-75``, the last subtraction by ``u |r|``.
