@@ -1,10 +1,12 @@
 """Where chunks run: in this process, in a local process pool, or on dask.distributed.
 
 Each executor runs a picklable ``task(start, stop)`` over a list of ranges and yields
-``(range, output)`` as chunks finish (in any order). The task reaches each worker once, not
-once per chunk: the pool hands it to every worker process at start-up, dask holds it as one
-task whose result every chunk depends on (so a worker that joins later, or replaces a dead
-one, fetches it, and the scheduler can recompute it if its holder dies).
+``(range, output)`` as chunks finish (in any order). The task is built once per worker, not
+once per chunk: the pool's chunks carry it pickled (a few hundred bytes) and each worker
+unpickles it at its first chunk of the sweep (the pool stays warm for the process's next sweep,
+see :class:`Pool`); dask holds it as one task whose result every chunk depends on (so a worker
+that joins later, or replaces a dead one, fetches it, and the scheduler can recompute it if its
+holder dies).
 
 Faults:
 
@@ -14,7 +16,7 @@ Faults:
   chunks not yet finished again;
 * :meth:`close` with ``kill=True`` stops the workers now (the pool's processes are terminated,
   dask's local cluster is closed; on a remote cluster our chunks are cancelled, the workers
-  stay up);
+  stay up); without it, a local pool stays warm and idle for the process's next sweep;
 * if the driver dies without cleaning up (SIGKILL), pool workers notice within
   :data:`WATCH_SECONDS` that their parent changed and exit; dask's nannies and workers exit
   when their parent's pipe closes (``distributed.process``). No orphan survives either way.
