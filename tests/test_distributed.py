@@ -348,8 +348,9 @@ def _gone(pids: set[int], timeout: float = 10) -> bool:
 
 
 def test_a_finished_pool_serves_the_next_sweep_with_its_own_task():
-    """``close()`` keeps the idle pool: the next sweep runs on the same processes, with its task."""
-    from verify.distributed.executors import Pool
+    """``close()`` keeps the idle pool: the next sweep runs on the same processes, with its task;
+    ``close_warm_pools`` stops it."""
+    from verify.distributed.executors import Pool, close_warm_pools
 
     first = Pool(PidTask("first"), 2)
     one = _run(first)
@@ -365,7 +366,10 @@ def test_a_finished_pool_serves_the_next_sweep_with_its_own_task():
     assert _gone(pids)  # killed: stopped now, and nothing stays warm
     third = Pool(PidTask("third"), 2)
     assert third._pool is not executor
-    third.close(kill=True)
+    _run(third)
+    pids = set(third._pool._processes)
+    third.close()
+    assert close_warm_pools() >= 1 and _gone(pids) and close_warm_pools() == 0
 
 
 def test_a_pool_is_forked_afresh_after_new_code_or_a_lost_worker():

@@ -146,6 +146,15 @@ def new_code_loaded() -> None:
     _GENERATION += 1
 
 
+def close_warm_pools() -> int:
+    """Stop this process's idle warm pools now (their workers' memory is freed); the next sweep forks
+    afresh. Returns how many were stopped."""
+    mine = [key for key in _WARM if key[0] == os.getpid()]
+    for key in mine:
+        _stop_executor(_WARM.pop(key)[0])
+    return len(mine)
+
+
 def _stop_executor(pool: ProcessPoolExecutor) -> None:
     """Terminate a pool's processes now and join them and its manager thread (see :meth:`Pool.close`)."""
     processes = dict(getattr(pool, "_processes", None) or {})  # no public handles before 3.14
