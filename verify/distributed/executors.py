@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures import process as _pool_module
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import connection as mp_connection
 from typing import Any
 
 from verify.errors import InvalidArgument
@@ -155,6 +156,16 @@ def close_warm_pools() -> int:
     return len(mine)
 
 
+def _intact(pool: ProcessPoolExecutor) -> bool:
+    """Whether an idle pool can take a sweep: not broken, and no worker exited (a worker that died
+    while idle may not be noticed by the pool yet; its sentinel, the pipe the pool's manager waits
+    on too, is ready as soon as it exits, and reading it reaps nothing)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if getattr(pool, "_broken", False) or not processes:
+        return False
+    return not mp_connection.wait([p.sentinel for p in processes], timeout=0)
+
+
 def _stop_executor(pool: ProcessPoolExecutor) -> None:
     """Terminate a pool's processes now and join them and its manager thread (see :meth:`Pool.close`)."""
     processes = dict(getattr(pool, "_processes", None) or {})  # no public handles before 3.14
@@ -203,7 +214,7 @@ class Pool:
         warm = _WARM.pop(self._key, None)
         if warm is not None:
             pool, generation = warm
-            if self._blob is not None and generation == _GENERATION and not getattr(pool, "_broken", False):
+            if self._blob is not None and generation == _GENERATION and _intact(pool):
                 self._generation = generation
                 return pool
             _stop_executor(pool)
