@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import itertools
 import logging
@@ -97,7 +96,7 @@ def _retain_freed_memory() -> None:
     2,000-4,000 page faults and 3-15 ms of system time in 25-40 ms without, about 20 faults and no
     system time with. A worker's memory stays at its largest chunk's. A no-op without glibc."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # this process's own symbols (find_library would run ldconfig: 2 ms)
         libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)
         libc.mallopt(M_TRIM_THRESHOLD, 512 << 20)
     except (OSError, AttributeError):  # not glibc (macOS, musl without mallopt): keep the defaults
