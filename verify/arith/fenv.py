@@ -145,7 +145,7 @@ def _ulps(value: float, exact) -> float:
 
 
 @njit
-def _numba_libm(exp_args, log_args):
+def _kernel_elementary(exp_args, log_args):
     """The batch kernels' ``exp`` (:func:`verify.arith.f64.exp_array`) and libm's ``log1p`` as they call it."""
     exps, logs = exp_args.copy(), np.empty_like(log_args)
     f64.exp_array(exps, np.empty(exps.size, np.int64), np.empty(exps.size, np.int64))
@@ -177,7 +177,7 @@ def libm_accuracy() -> str | None:
     from flint import arb
 
     exp_args, log_args = _libm_args()
-    libm_exps, libm_logs = _numba_libm(exp_args, log_args)
+    libm_exps, libm_logs = _kernel_elementary(exp_args, log_args)
     saved = flint.ctx.prec
     flint.ctx.prec = 200
     try:

@@ -133,12 +133,12 @@ def _check_init(claims: Sequence[Claim], settings: CheckSettings, check_outside:
 
 
 def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Sequence[int], problem: Any,
-                  known: dict[int, list[Outcome | None]], run: Any) -> list[tuple[None, list[Outcome]] | None]:
+                  known: dict[int, list[Outcome | None]], run: Any) -> list[tuple[None, tuple[Outcome, ...]] | None]:
     """The claims' lane checkers on a float64 batch ``run`` (:mod:`verify.claims.lanes`): per lane,
     ``(None, outcomes)`` when every claim is decided without its trajectory (hypotheses on the exact
     init, the rest by the lane checker), else None, with what was decided left in ``known``.
     Only completed lanes are decided; a claim without a lane checker decides none. Lanes with the
-    same outcomes share one ``(None, outcomes)`` object (read it, do not change it): the chunk task
+    same outcomes share one ``(None, outcomes)`` tuple: the chunk task
     folds each such group at once."""
     from verify.claims.lanes import LaneView
 
@@ -163,7 +163,7 @@ def _decide_lanes(claims: Sequence[Claim], settings: CheckSettings, indices: Seq
         _, first, group = np.unique(ids[:, full], axis=1, return_index=True, return_inverse=True)
         shared = np.empty(len(first), object)
         for g, pos in enumerate(full[first].tolist()):
-            shared[g] = (None, [column[pos] for column in columns])
+            shared[g] = (None, tuple(column[pos] for column in columns))  # shared: immutable
         out[completed[full]] = shared[group.reshape(-1)]
     return out.tolist()
 

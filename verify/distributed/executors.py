@@ -249,8 +249,9 @@ class Pool:
         self._pool = self._start()
 
     def close(self, kill: bool = False) -> None:
-        """Without ``kill``: keep the idle pool for this process's next sweep (see the class doc).
-        With ``kill``: terminate its processes now (not waited for) and join them.
+        """Without ``kill``: keep the idle pool for this process's next sweep (see the class doc),
+        unless its task could not be pickled or it is no longer intact. With ``kill``, or then:
+        terminate its processes now (without waiting for their chunks) and join them.
 
         Either way no manager thread is left half torn down: after a kill it is joined before this
         returns. Otherwise it may still be tearing the broken pool down (closing its wake-up pipe)
@@ -262,7 +263,7 @@ class Pool:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        if not kill and self._blob is not None and not getattr(pool, "_broken", False):
+        if not kill and self._blob is not None and _intact(pool):
             previous = _WARM.pop(self._key, None)
             if previous is not None:  # another sweep's pool (sweeps at once): one stays warm
                 _stop_executor(previous[0])
